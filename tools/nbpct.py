@@ -6,7 +6,7 @@
 
 In the text form a line `# %%` starts a code cell and `# %% [markdown]` a markdown cell whose lines are
 prefixed with `# `. The notebooks in nbs/ stay the source of truth; the text form is a scratch copy."""
-import json, os, re, sys, tempfile
+import hashlib, json, os, re, sys, tempfile
 from pathlib import Path
 
 CODE, MD = '# %%', '# %% [markdown]'
@@ -28,7 +28,8 @@ def _cell(kind, lines):
     if kind == 'markdown': lines = [re.sub(r'^# ?', '', l) for l in lines]
     src = [l + '\n' for l in lines]
     if src: src[-1] = src[-1][:-1]
-    c = dict(cell_type=kind, metadata={}, source=src)
+    cid = hashlib.sha1((kind + ''.join(src)).encode()).hexdigest()[:8]   # stable ids: no churn on re-conversion
+    c = dict(cell_type=kind, id=cid, metadata={}, source=src)
     if kind == 'code': c.update(execution_count=None, outputs=[])
     return c
 
@@ -41,6 +42,10 @@ def py_to_nb(text):
             kind, lines = ('markdown' if l.strip() == MD else 'code'), []
         else: lines.append(l)
     if kind: cells.append(_cell(kind, lines))
+    seen = set()
+    for c in cells:
+        while c['id'] in seen: c['id'] = hashlib.sha1(c['id'].encode()).hexdigest()[:8]
+        seen.add(c['id'])
     return dict(cells=cells, metadata=dict(kernelspec=dict(display_name='python3', language='python', name='python3')),
                 nbformat=4, nbformat_minor=5)
 
@@ -54,5 +59,5 @@ def write_atomic(path, text):
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['help']
     if cmd == 'to-py': sys.stdout.write(nb_to_py(args[0]))
-    elif cmd == 'to-nb': write_atomic(args[1], json.dumps(py_to_nb(Path(args[0]).read_text()), indent=1, ensure_ascii=False) + '\n')
+    elif cmd == 'to-nb': write_atomic(args[1], json.dumps(py_to_nb(Path(args[0]).read_text()), indent=1, ensure_ascii=False, sort_keys=True) + '\n')
     else: sys.exit(__doc__)

@@ -91,7 +91,7 @@ class Searcher:
 
     def __repr__(self): return f"{type(self).__name__}({self.query!r}, n_item={self.n_item}): {len(self.docs)} docs"
 
-# %% ../nbs/01_searcher.ipynb #57df1fec
+# %% ../nbs/01_searcher.ipynb #b86fc529
 def _get(self:Searcher, url:str, params:dict|None=None, headers:dict|None=None,
          allow:tuple=())->requests.Response: # error statuses the engine reads itself
     "GET `url`; refusals raise `SearchBlocked`, other failures `SearchError`, both naming the engine"
@@ -117,10 +117,13 @@ def _detail(r)->str:
 
 def parse_reply(self:Searcher, text:str, page:int=0, url:str|None=None)->list[Document]:
     "The Documents of one reply of this engine; anything unreadable raises `SearchError` naming the engine and `url`"
+    shown = redact_url(url or self.base_url)
     try: return self._parse(text, page)
-    except SearchError: raise
+    except SearchError as e:
+        if shown in str(e): raise
+        raise type(e)(f"{e} (reply from {shown})") from e
     except Exception as e:
-        raise SearchError(f"{self.engine}: cannot read the reply from {redact_url(url or self.base_url)} "
+        raise SearchError(f"{self.engine}: cannot read the reply from {shown} "
                           f"({type(e).__name__}: {str(e)[:200]}); the engine may have changed its format") from e
 
 def _doc(self:Searcher, rank:int, image_url:str, license=None, license_version=None, license_url_=None, **kw)->Document:

@@ -21,10 +21,11 @@ from PIL import Image, UnidentifiedImageError
 from .core import *
 
 # %% auto #0
-__all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'Verdict', 'Cleaner', 'MetadataCleaner',
-           'ImageCleaner', 'as_cleaners', 'reject', 'clean_one', 'finish_cleaners', 'phash_image', 'phash', 'hamming',
-           'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set', 'pair_scores',
-           'license_kind', 'best_copy_key', 'DuplicateCleaner']
+__all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LICENSE_PRESETS', 'Verdict', 'Cleaner',
+           'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'reject', 'clean_one', 'finish_cleaners', 'phash_image',
+           'phash', 'hamming', 'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set',
+           'pair_scores', 'license_kind', 'best_copy_key', 'DuplicateCleaner', 'sharpness', 'QualityCleaner',
+           'LicenseCleaner']
 
 # %% ../nbs/02_cleaner.ipynb #ef799a2d
 @dataclass
@@ -536,6 +537,86 @@ def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Docu
         why = f"exact copy of {docs[b].uuid}" if dd < 0 else f"near-duplicate of {docs[b].uuid} (distance {dd})"
         out.append((docs[a], Verdict(False, why, score=max(dd, 0))))
     return out
+
+# %% ../nbs/02_cleaner.ipynb #4343a6b9
+def sharpness(gray:np.ndarray)->float:
+    "Variance of the Laplacian of a 2-D grey array: low means blurred"
+    a = np.asarray(gray, dtype=np.float32)
+    if min(a.shape) < 3: return 0.0
+    lap = a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] - 4 * a[1:-1, 1:-1]
+    return float(lap.var())
+
+def _reduced(data:bytes, size:int=512)->Image.Image:
+    "A fully decoded copy of the image, at most `size` px (JPEG decoded at reduced scale)"
+    im = Image.open(io.BytesIO(data))
+    if im.format == 'JPEG': im.draft('RGB', (size, size))
+    im.load()
+    if getattr(im, 'n_frames', 1) > 1: im.seek(0)
+    im = im.convert('RGB')
+    im.thumbnail((size, size))
+    return im
+
+# %% ../nbs/02_cleaner.ipynb #086fa2e0
+@cleaners.register('quality')
+class QualityCleaner(ImageCleaner):
+    "Rejects small, oddly shaped, tiny, corrupt, flat, blurred (and optionally grayscale) images"
+    name = 'quality'
+    def __init__(self, min_width:int=64, min_height:int=64, # smallest size in pixels
+                 aspect:tuple=(0.25, 4.0), # allowed range of width / height
+                 min_bytes:int=1000, # smaller files are icons and placeholders
+                 min_sharpness:float|None=10.0, # variance of the Laplacian on the <=512 px grey copy; None: no blur check
+                 reject_grayscale:bool=False, # reject images without colour
+                 reject_monochrome:bool=True, # reject flat images (one colour, std of grey below `flat_std`)
+                 flat_std:float=3.0):
+        lo, hi = aspect
+        if not 0 < lo <= hi: raise ValueError(f"aspect must be (low, high) with 0 < low <= high, not {aspect!r}")
+        store_attr()
+
+    def check_image(self, doc:Document, data:bytes, img:Image.Image)->Verdict:
+        "The first quality check that fails, else keep (recording the sharpness)"
+        w, h = img.size
+        if w < self.min_width or h < self.min_height: return Verdict(False, f"too small ({w}x{h}, minimum {self.min_width}x{self.min_height})", score=min(w, h))
+        r = w / h
+        if not self.aspect[0] <= r <= self.aspect[1]: return Verdict(False, f"aspect ratio {r:.2f} outside {self.aspect[0]:g}-{self.aspect[1]:g}", score=r)
+        if len(data) < self.min_bytes: return Verdict(False, f"only {len(data)} bytes (minimum {self.min_bytes})", score=len(data))
+        try: im = _reduced(data)
+        except Exception as e: return Verdict(False, f"corrupt image ({type(e).__name__}: {e})")
+        a = np.asarray(im, dtype=np.float32)
+        gray = a @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        if self.reject_monochrome and gray.std() < self.flat_std: return Verdict(False, f"flat image (grey std {gray.std():.1f})", score=float(gray.std()))
+        chroma = float(np.abs(a - a.mean(axis=2, keepdims=True)).mean())
+        if self.reject_grayscale and chroma < 2: return Verdict(False, f"grayscale image (colour {chroma:.1f})", score=chroma)
+        s = sharpness(gray)
+        if self.min_sharpness is not None and s < self.min_sharpness: return Verdict(False, f"blurred (sharpness {s:.1f} < {self.min_sharpness:g})", score=s)
+        return Verdict(True, score=s, changes=dict(extra=dict(sharpness=round(s, 1))))
+
+# %% ../nbs/02_cleaner.ipynb #e03d4171
+LICENSE_PRESETS = dict(commercial=('cc0', 'pdm', 'cc-by', 'cc-by-sa'), open=('cc0', 'pdm', 'cc-'), any=None)
+
+@cleaners.register('license')
+class LicenseCleaner(MetadataCleaner):
+    "Keeps documents whose license is allowed; `unknown` licenses kept or dropped as asked"
+    name = 'license'
+    def __init__(self, allow:str|Sequence[str]='commercial', # a preset (`commercial`, `open`, `any`) or license ids/families
+                 unknown:str='drop'): # 'drop' or 'keep' documents whose license is unknown
+        if unknown not in ('keep', 'drop'): raise ValueError(f"unknown must be 'keep' or 'drop', not {unknown!r}")
+        if isinstance(allow, str):
+            if allow not in LICENSE_PRESETS: raise ValueError(f"no license preset {allow!r}: use one of {', '.join(LICENSE_PRESETS)} or a list of licenses")
+        elif not allow or not all(isinstance(a, str) for a in allow): raise ValueError(f"allow must be a preset name or a list of license ids, not {allow!r}")
+        store_attr()
+
+    def allowed(self, lic:str)->bool:
+        "Whether the known license `lic` is allowed"
+        pats = LICENSE_PRESETS[self.allow] if isinstance(self.allow, str) else [a.lower() for a in self.allow]
+        if pats is None: return True
+        return any(lic.startswith(p) if p.endswith('-') else (lic == p or re.fullmatch(re.escape(p) + r'-\d\.\d', lic))
+                   for p in pats)
+
+    def check_doc(self, doc:Document)->Verdict:
+        lic = (doc.license or 'unknown').lower()
+        if lic == 'unknown':
+            return KEEP if self.unknown == 'keep' else Verdict(False, "license unknown (pass unknown='keep' to keep such images)")
+        return KEEP if self.allowed(lic) else Verdict(False, f"license {lic} not allowed ({self.allow if isinstance(self.allow, str) else ', '.join(self.allow)})")
 
 # %% ../nbs/02_cleaner.ipynb #1daed40f
 def __getattr__(name):

@@ -25,7 +25,7 @@ __all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 
            'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'reject', 'clean_one', 'finish_cleaners', 'phash_image',
            'phash', 'hamming', 'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set',
            'pair_scores', 'license_kind', 'best_copy_key', 'DuplicateCleaner', 'sharpness', 'QualityCleaner',
-           'LicenseCleaner']
+           'LicenseCleaner', 'ConsentCleaner']
 
 # %% ../nbs/02_cleaner.ipynb #ef799a2d
 @dataclass
@@ -617,6 +617,73 @@ class LicenseCleaner(MetadataCleaner):
         if lic == 'unknown':
             return KEEP if self.unknown == 'keep' else Verdict(False, "license unknown (pass unknown='keep' to keep such images)")
         return KEEP if self.allowed(lic) else Verdict(False, f"license {lic} not allowed ({self.allow if isinstance(self.allow, str) else ', '.join(self.allow)})")
+
+# %% ../nbs/02_cleaner.ipynb #d8dd72ac
+from urllib.robotparser import RobotFileParser
+
+def _host(url:str|None)->str:
+    try: return (urlsplit(url or '').hostname or '').lower().rstrip('.')
+    except ValueError: return ''
+
+def _blocked(host:str, blocklist)->str|None:
+    "The blocklist entry that covers `host` (the domain itself or a parent), if any"
+    return next((d for d in blocklist if host == d or host.endswith('.' + d)), None)
+
+@cleaners.register('consent')
+class ConsentCleaner(MetadataCleaner):
+    "Rejects documents from blocklisted domains and images disallowed by their host's robots.txt"
+    name = 'consent'
+    def __init__(self, blocklist:Iterable[str]=(), # domains to leave out (subdomains included)
+                 robots:bool=True, # check robots.txt of each image host
+                 user_agent:str='web2dataset', # the token looked up in robots.txt
+                 session=None, # HTTP session (default: `make_session()`)
+                 cache_ttl:float=3600): # seconds a robots.txt is kept
+        bl = [blocklist] if isinstance(blocklist, str) else list(blocklist)
+        bad = [d for d in bl if not isinstance(d, str) or not re.fullmatch(r'[a-z0-9.-]+\.[a-z0-9-]+|localhost|[0-9.]+', d.strip().lower().lstrip('.').rstrip('.'))]
+        if bad: raise ValueError(f"blocklist entries must be domain names such as 'example.org', not {bad!r}")
+        self.blocklist = [d.strip().lower().strip('.') for d in bl]
+        store_attr('robots,user_agent,cache_ttl')
+        self._session, self._cache, self._lock, self._host_locks = session, {}, threading.Lock(), {}
+
+    @property
+    def session(self):
+        if self._session is None: self._session = make_session(retries=1, timeout=(5, 10))
+        return self._session
+
+# %% ../nbs/02_cleaner.ipynb #451d575f
+@patch
+def robots_for(self:ConsentCleaner, url:str)->tuple[RobotFileParser|None, str|None]:
+    "The parsed robots.txt of `url`'s host (`None` when it allows everything) and why everything is refused, if so"
+    p = urlsplit(url)
+    origin = f'{p.scheme.lower()}://{p.netloc.lower()}'
+    with self._lock: lock = self._host_locks.setdefault(origin, threading.Lock())
+    with lock:                                       # one fetch per host, even from many threads
+        hit = self._cache.get(origin)
+        if hit and time.monotonic() - hit[0] < self.cache_ttl: return hit[1], hit[2]
+        rp, refuse = None, None
+        try:
+            body, _ = fetch_bytes(self.session, origin + '/robots.txt', max_bytes=500_000, deadline=30)
+            rp = RobotFileParser(); rp.parse(body.decode('utf-8', 'replace').splitlines())
+        except DownloadError as e:
+            code = int(e.reason[5:]) if e.reason.startswith('http-') else None
+            if code is None or code >= 500 or code == 429: refuse = f"robots.txt of {p.netloc} unreachable ({e.reason}): disallowed until it can be read"
+            elif code >= 400: rp = None                # no robots.txt: everything allowed
+            else: raise
+        self._cache[origin] = (time.monotonic(), rp, refuse)
+        return rp, refuse
+
+@patch
+def check_doc(self:ConsentCleaner, doc:Document)->Verdict:
+    "Reject blocklisted hosts and robots.txt disallows"
+    for what, url in (('image', doc.image_url), ('page', doc.page_url)):
+        d = _blocked(_host(url), self.blocklist)
+        if d: return Verdict(False, f"{what} host {_host(url)} is blocklisted ({d})")
+    if not self.robots or urlsplit(doc.image_url).scheme.lower() not in ('http', 'https'): return KEEP
+    rp, refuse = self.robots_for(doc.image_url)
+    if refuse: return Verdict(False, refuse)
+    if rp is not None and not rp.can_fetch(self.user_agent, doc.image_url):
+        return Verdict(False, f"robots.txt of {_host(doc.image_url)} disallows {urlsplit(doc.image_url).path} for {self.user_agent}")
+    return KEEP
 
 # %% ../nbs/02_cleaner.ipynb #1daed40f
 def __getattr__(name):

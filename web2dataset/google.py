@@ -100,7 +100,7 @@ def parse_results(html:str, # the rendered results page
                         title=r.get('title') or t['title'], width=r.get('width'), height=r.get('height'), site=r.get('site')))
     return out + [r for k, r in recs.items() if k not in seen]
 
-# %% ../nbs/01a_google.ipynb #7f265178
+# %% ../nbs/01a_google.ipynb #d6ddab88
 _NO_RESULTS = re.compile(r'did not match any (?:image )?(?:results|documents)', re.I)
 
 def page_state(url:str, # where the browser is
@@ -123,7 +123,7 @@ def blocked_error(url:str)->SearchBlocked:
     "The error for a CAPTCHA or rate-limit page, with what to do instead"
     return SearchBlocked(f"google: blocked by a CAPTCHA / 'unusual traffic' page at {url}. Google refuses automated "
                          "searches from this machine for now: wait (hours) before trying again, and prefer the openly "
-                         "licensed engines with official APIs: engine='openverse' or engine='wikimedia' (Commons).")
+                         "licensed engines with official APIs: engine='openverse' or engine='commons' (Wikimedia Commons).")
 
 # %% ../nbs/01a_google.ipynb #e0454da8
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -306,7 +306,7 @@ def serve_google_like(web, # a running `LocalWeb`
                     ('/sorry/index', sorry), ('/async/imgdata', imgdata)]: web.route(path, h)
     return hits
 
-# %% ../nbs/01a_google.ipynb #d1856c7d
+# %% ../nbs/01a_google.ipynb #517805d4
 _GOOGLE_HOST = re.compile(r'(^|\.)(google\.[a-z.]{2,6}|gstatic\.com|googleapis\.com)$')
 _LICENSES = {None: None, 'cc': 'il:cl', 'creative-commons': 'il:cl'}
 
@@ -327,6 +327,7 @@ class GoogleImageSearcher(Searcher):
         "Read the browser options; fail before any traffic when the browser is missing or an option is unknown"
         if bad := set(self.options) - set(self.defaults): raise TypeError(f"unknown options for google: {', '.join(sorted(bad))}")
         self.opts, self.refused = {**self.defaults, **self.options}, []
+        if why := browser_missing(self.opts['executable_path']): raise SearchError(f"google: the browser engine cannot run: {why}")
 
     def search_url(self)->str:
         "The results page this search opens"

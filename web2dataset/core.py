@@ -455,7 +455,7 @@ def check_url(url:str, allow_private:bool|Iterable[str]|None=None)->str:
                                  "(pass allow_private=True or set WEB2DATASET_ALLOW_PRIVATE=1 for local use)")
     return url
 
-# %% ../nbs/00_core.ipynb #b105d98c
+# %% ../nbs/00_core.ipynb #8244c276
 class HostLimiter:
     "Per-host rate (requests/s) and concurrency limits, shared by every thread"
     def __init__(self, rate:float|None=None, # request starts per second and host, None for no limit
@@ -469,8 +469,8 @@ class HostLimiter:
         if self.rate is None: return 0 if f == 1 else 0.05 * f
         return f / self.rate
 
-    def acquire(self, host:str):
-        "Wait until a request to `host` may start"
+    def acquire(self, host:str)->float:
+        "Wait until a request to `host` may start; the monotonic time it was scheduled for"
         if self.concurrency:
             with self._lock: sem = self._sems.setdefault(host, threading.BoundedSemaphore(self.concurrency))
             sem.acquire()
@@ -479,6 +479,7 @@ class HostLimiter:
             start = max(now, self._next.get(host, now))
             self._next[host] = start + self._interval(host)
         if start > now: time.sleep(start - now)
+        return start
 
     def release(self, host:str):
         "A request to `host` has ended"
@@ -563,7 +564,7 @@ def make_session(**kwargs)->Session:
     "A polite and safe HTTP session (see `Session` for the options)"
     return Session(**kwargs)
 
-# %% ../nbs/00_core.ipynb #e7787994
+# %% ../nbs/00_core.ipynb #b8f36ed2
 def _classify(e:Exception, url:str)->DownloadError:
     "The `DownloadError` for a requests exception"
     if isinstance(e, DownloadError): return e
@@ -576,28 +577,54 @@ def _classify(e:Exception, url:str)->DownloadError:
     if isinstance(e, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema): return DownloadError('bad-url', url)
     return DownloadError('error', f"{url}: {type(e).__name__}: {e}")
 
+def _as_requests_error(e):
+    "The requests exception for an error of urllib3 or the socket below it"
+    import urllib3.exceptions as u3
+    if isinstance(e, (u3.ReadTimeoutError, socket.timeout)): return requests.Timeout(e)
+    if isinstance(e, (u3.ProtocolError, u3.IncompleteRead)) and 'IncompleteRead' in repr(e): return requests.exceptions.ChunkedEncodingError(e)
+    if isinstance(e, u3.DecodeError): return requests.exceptions.ContentDecodingError(e)
+    return requests.ConnectionError(e)
+
+def _abort(r):
+    "Shut the socket under `r` down, which wakes a read blocked on it"
+    try: r.raw.connection.sock.shutdown(socket.SHUT_RDWR)
+    except Exception: pass
+
 def fetch_bytes(session:requests.Session, url:str,
                 max_bytes:int=50_000_000, # refuse bodies longer than this
                 deadline:float=60, # seconds for the whole download, connection to last byte
                 chunk_size:int=65536, headers:dict|None=None)->tuple[bytes, requests.Response]:
     "Body and response of GET `url`; every failure raises a `DownloadError` with a short reason"
-    start = time.monotonic()
+    start, timer = time.monotonic(), None
+    late = lambda: time.monotonic() - start > deadline
     try:
         with session.get(url, stream=True, headers=headers) as r:
             if r.status_code >= 400: raise DownloadError(f'http-{r.status_code}', url, transient=r.status_code in RETRY_STATUSES)
             cl = r.headers.get('Content-Length')
             if cl and cl.isdigit() and int(cl) > max_bytes: raise DownloadError('too-large', f"{url}: {cl} bytes")
+            timer = threading.Timer(max(0.0, deadline - (time.monotonic() - start)), _abort, (r,))
+            timer.daemon = True; timer.start()
             buf, n = [], 0
-            for chunk in r.iter_content(chunk_size):
+            while True:
+                chunk = r.raw.read1(chunk_size, decode_content=True)   # what has arrived, not a full chunk: the deadline is seen
+                if not chunk: break
                 buf.append(chunk); n += len(chunk)
                 if n > max_bytes: raise DownloadError('too-large', f"{url}: more than {max_bytes} bytes")
-                if time.monotonic() - start > deadline: raise DownloadError('deadline', f"{url}: not done after {deadline}s", transient=True)
+                if late(): raise DownloadError('deadline', f"{url}: not done after {deadline}s", transient=True)
+            if late(): raise DownloadError('deadline', f"{url}: not done after {deadline}s", transient=True)
             body = b''.join(buf)
             if cl and cl.isdigit() and len(body) < int(cl) and not r.headers.get('Content-Encoding'):
                 raise DownloadError('truncated', f"{url}: {len(body)} of {cl} bytes", transient=True)
             return body, r
     except DownloadError: raise
-    except (requests.RequestException, UnsafeURLError) as e: raise _classify(e, url) from e
+    except Exception as e:
+        if late(): raise DownloadError('deadline', f"{url}: not done after {deadline}s", transient=True) from e
+        if isinstance(e, (requests.RequestException, UnsafeURLError)): raise _classify(e, url) from e
+        if type(e).__module__.startswith(('urllib3', 'http.client')) or isinstance(e, OSError):
+            raise _classify(_as_requests_error(e), url) from e
+        raise
+    finally:
+        if timer: timer.cancel()
 
 # %% ../nbs/00_core.ipynb #7fb6fe02
 import importlib.metadata as _md

@@ -626,12 +626,20 @@ def fetch_bytes(session:requests.Session, url:str,
     finally:
         if timer: timer.cancel()
 
-# %% ../nbs/00_core.ipynb #7fb6fe02
-import importlib.metadata as _md
+# %% ../nbs/00_core.ipynb #12832900
+import importlib, importlib.metadata as _md
 
 class Registry:
     "Classes of one kind found by name, extended by other packages through the entry-point `group`"
-    def __init__(self, group:str, kind:str): self.group, self.kind, self._d, self._eps = group, kind, {}, None
+    def __init__(self, group:str, kind:str): self.group, self.kind, self._d, self._eps, self._lazy = group, kind, {}, None, {}
+
+    def register_lazy(self, name:str, module:str):
+        "Make `name` known now, registered by importing `module` on first use (keeps heavy modules unloaded)"
+        self._lazy[name.lower()] = module
+
+    def loaded(self, name:str):
+        "The class registered as `name` if its module is already imported, else `None`"
+        return self._d.get(str(name).lower())
 
     def register(self, name:str, obj=None):
         "Register `obj` under `name` (use as a decorator when `obj` is omitted)"
@@ -645,13 +653,16 @@ class Registry:
 
     def names(self)->list:
         "Every known name, built in and from other packages"
-        return sorted(set(self._d) | set(self._entry_points()))
+        return sorted(set(self._d) | set(self._lazy) | set(self._entry_points()))
 
     def __contains__(self, name): return str(name).lower() in self.names()
 
     def __getitem__(self, name:str):
         "The class registered as `name`"
         k = str(name).lower()
+        if k not in self._d and k in self._lazy:
+            try: importlib.import_module(self._lazy[k])
+            except ImportError as e: raise Web2DatasetError(f"the {self.kind} {name!r} could not be loaded: {e}") from e
         if k not in self._d and k in self._entry_points():
             try: self._d[k] = self._entry_points()[k].load()
             except Exception as e: raise Web2DatasetError(f"the {self.kind} {name!r} from entry point {self._entry_points()[k].value} failed to load: {e}") from e

@@ -673,21 +673,16 @@ def _batched(it, n):
     it = iter(it)
     while b := list(itertools.islice(it, n)): yield b
 
-# %% ../nbs/01_searcher.ipynb #91e6fab4
-_LAZY_ENGINES = {'google': 'web2dataset.google'}
+# %% ../nbs/01_searcher.ipynb #7e6fe2f0
+searchers.register_lazy('google', 'web2dataset.google')
 
 def get_searcher(name:str)->type:
     "The searcher class registered as `name` (`openverse`, `commons`, `bing`, `duckduckgo`, `google`, `flickr`, `urls`...)"
-    k = str(name).lower()
-    if k not in searchers._d and k in _LAZY_ENGINES:
-        try: importlib.import_module(_LAZY_ENGINES[k])
-        except ImportError as e: raise Web2DatasetError(f"the {k} engine could not be loaded: {e}") from e
-    return searchers[k]
+    return searchers[name]
 
 def engine_names(live_only:bool=False)->list[str]:
     "Names of every known engine (with `live_only`, those that search the web)"
-    names = sorted(set(searchers.names()) | set(_LAZY_ENGINES))
-    return [n for n in names if not live_only or getattr(searchers._d.get(n), 'live', True)]
+    return [n for n in searchers.names() if not live_only or getattr(searchers.loaded(n), 'live', True)]
 
 def __getattr__(name):
     "Engines defined in other modules, imported on first use (`from web2dataset.searcher import GoogleImageSearcher`)"

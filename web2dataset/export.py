@@ -20,7 +20,9 @@ from .core import *
 # %% auto #0
 __all__ = ['COLUMNS', 'SPLITS', 'HF_LICENSES', 'CONSENT_POLICY', 'as_dataset', 'label_of', 'kept_docs', 'class_names', 'record',
            'near_duplicate_groups', 'split_docs', 'export_plan', 'size_category', 'card_license', 'md_cell', 'md_link',
-           'md_table', 'rejection_counts', 'card_text', 'write_card', 'write_metadata', 'hf_features', 'to_hf']
+           'md_table', 'rejection_counts', 'card_text', 'write_card', 'write_metadata', 'hf_features', 'to_hf',
+           'ImageDataset', 'ToTensor', 'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock',
+           'to_webdataset', 'to_parquet']
 
 # %% ../nbs/04_export.ipynb #bec62bf8
 def as_dataset(path)->Dataset:
@@ -314,3 +316,125 @@ def to_hf(path, # dataset folder, URL or `Dataset`
     _refresh(plan)
     if not (valid or test): return build(docs)
     return hfd.DatasetDict({s: build(sel) for s, sel in _by_split(plan).items()})
+
+# %% ../nbs/04_export.ipynb #a0463164
+class ImageDataset:
+    "The kept images as a PyTorch map-style dataset of `(image, label_index)`"
+    def __init__(self, path, # dataset folder, URL or `Dataset`
+                 transform=None, # called on each PIL image, e.g. `ToTensor(224)`
+                 split:str|None=None, # 'train', 'validation' or 'test' (with `valid`/`test`): only that part
+                 valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, # the split, see `split_docs`
+                 mode:str='RGB'): # PIL mode every image is converted to
+        if split is not None and split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+        if split not in (None, 'train') and not (valid or test): raise ValueError(f"split={split!r} needs `valid` or `test` set")
+        self.ds, docs, self.classes, splits = export_plan(path, valid, test, seed, max_distance)
+        self.docs = [d for d in docs if split is None or splits[d.uuid] == split]
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        self.targets = [self.class_to_idx[label_of(d)] for d in self.docs]
+        store_attr('transform,split,mode')
+
+    def __len__(self): return len(self.docs)
+    def doc(self, i:int)->Document: "The record of item `i`"; return self.docs[i]
+    def image(self, i:int)->Image.Image:
+        "The image of item `i` as a PIL image in `mode` (first frame of an animation)"
+        return Image.open(io.BytesIO(self.ds.read_image(self.docs[i]))).convert(self.mode)
+    def __getitem__(self, i:int):
+        img = self.image(i)
+        return (self.transform(img) if self.transform else img), self.targets[i]
+    def __repr__(self): return f"ImageDataset({self.ds.path!r}, {len(self)} images, classes={self.classes})"
+
+class ToTensor:
+    "A PIL image as a float tensor `CxHxW` in [0, 1], first resized to `size`: a picklable transform without torchvision"
+    def __init__(self, size:int|tuple|None=None): self.size = (size, size) if isinstance(size, int) else size
+    def __call__(self, img:Image.Image):
+        import numpy as np, torch
+        if self.size: img = img.resize(self.size, Image.BILINEAR)
+        a = np.asarray(img, dtype=np.float32) / 255
+        return torch.from_numpy((a[..., None] if a.ndim == 2 else a).transpose(2, 0, 1).copy())
+
+# %% ../nbs/04_export.ipynb #9c44b52e
+def get_items(path)->list[Path]:
+    "The files of the kept images of a local dataset folder, for fastai's `DataBlock(get_items=...)`"
+    ds = as_dataset(path)
+    return [ds.local_path(d.file) for d in kept_docs(ds)]
+
+def doc_of(item)->Document:
+    "The record of the image file `item` (`<folder>/images/<uuid>.<ext>`)"
+    p = Path(item)
+    try: return Document.from_json((p.parent.parent/'metadata'/f'{p.stem}.json').read_text())
+    except FileNotFoundError: raise DatasetError(f"{p} is not an image of a web2dataset folder: no record for it") from None
+
+def get_y(item)->str:
+    "The label of the image file `item`, for fastai's `DataBlock(get_y=...)`"
+    return label_of(doc_of(item))
+
+class DocSplitter:
+    "A fastai splitter: items -> (train indices, validation indices), stratified and seeded, near-duplicates together"
+    def __init__(self, valid:float=0.2, seed:int=42, max_distance:int=4):
+        split_docs([], valid, 0.0, seed, max_distance)    # check the arguments now
+        store_attr()
+    def __call__(self, items):
+        docs = [doc_of(i) for i in items]
+        s = split_docs(docs, self.valid, 0.0, self.seed, self.max_distance)
+        return [i for i, d in enumerate(docs) if s[d.uuid] == 'train'], [i for i, d in enumerate(docs) if s[d.uuid] != 'train']
+
+def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=4, **kwargs):
+    "A fastai `DataBlock` (image, category) of a folder's kept images: `image_datablock().dataloaders(path)`"
+    block, vdata = _need('fastai.data.block', 'fastai'), _need('fastai.vision.data', 'fastai')
+    return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
+                           splitter=DocSplitter(valid, seed, max_distance), **kwargs)
+
+# %% ../nbs/04_export.ipynb #722548d8
+def _tar_add(tf:tarfile.TarFile, name:str, data:bytes):
+    "Add a file to a tar with fixed metadata (reproducible shards)"
+    ti = tarfile.TarInfo(name)
+    ti.size, ti.mtime, ti.mode, ti.uid, ti.gid, ti.uname, ti.gname = len(data), 0, 0o644, 0, 0, '', ''
+    tf.addfile(ti, io.BytesIO(data))
+
+def to_webdataset(path, # dataset folder, URL or `Dataset`
+                  shard_size:int=1000, # samples per tar shard
+                  valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, # the split, see `split_docs`
+                 )->list[str]:
+    "Write the kept images as webdataset tar shards `exports/webdataset/<split>-NNNNNN.tar`; their paths in the folder"
+    if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
+        raise ValueError(f"shard_size must be a positive integer, not {shard_size!r}")
+    plan = export_plan(path, valid, test, seed, max_distance)
+    ds, _, classes, _ = plan
+    out, written = 'exports/webdataset', []
+    ds.fs.makedirs(out)
+    for s, sel in _by_split(plan).items():
+        for k in range(0, len(sel), shard_size):
+            def fill(f, part=sel[k:k + shard_size]):
+                with tarfile.open(fileobj=f, mode='w', format=tarfile.USTAR_FORMAT) as tf:
+                    for d in part:
+                        meta = {**record(d), 'label_index': classes.index(label_of(d)), 'split': s}
+                        _tar_add(tf, f"{d.uuid}.{d.file.rsplit('.', 1)[-1].lower()}", ds.read_image(d))
+                        _tar_add(tf, f'{d.uuid}.cls', str(meta['label_index']).encode())
+                        _tar_add(tf, f'{d.uuid}.json', json.dumps(meta, ensure_ascii=False).encode())
+            written.append(f'{out}/{s}-{k // shard_size:06d}.tar')
+            _put(ds, written[-1], fill)
+    _prune(ds, out, r'(train|validation|test)-\d{6}\.tar', written)
+    _refresh(plan)
+    return written
+
+# %% ../nbs/04_export.ipynb #060ecf55
+def to_parquet(path, # dataset folder, URL or `Dataset`
+               images:bool=False, # also store the image bytes (column `image`)
+               valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, # the split, see `split_docs`
+              )->list[str]:
+    "Write the kept images' records (and optionally bytes) as `exports/parquet/<split>.parquet`; their paths in the folder"
+    pa, pq = _need('pyarrow', "'web2dataset[export]'"), _need('pyarrow.parquet', "'web2dataset[export]'")
+    plan = export_plan(path, valid, test, seed, max_distance)
+    ds, _, classes, _ = plan
+    fields = [('file', pa.string()), ('split', pa.string()), ('label_index', pa.int64())]
+    fields += [(c, pa.int64() if c in _INTS else pa.string()) for c in COLUMNS] + ([('image', pa.binary())] if images else [])
+    schema, out, written = pa.schema(fields), 'exports/parquet', []
+    ds.fs.makedirs(out)
+    for s, sel in _by_split(plan).items():
+        rows = [{'file': d.file, 'split': s, 'label_index': classes.index(label_of(d)), **record(d),
+                 **({'image': ds.read_image(d)} if images else {})} for d in sel]
+        written.append(f'{out}/{s}.parquet')
+        _put(ds, written[-1], lambda f, t=pa.Table.from_pylist(rows, schema=schema): pq.write_table(t, f))
+    _prune(ds, out, r'(train|validation|test)\.parquet', written)
+    _refresh(plan)
+    return written

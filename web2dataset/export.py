@@ -18,11 +18,11 @@ from PIL import Image
 from .core import *
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SPLITS', 'HF_LICENSES', 'CONSENT_POLICY', 'as_dataset', 'label_of', 'kept_docs', 'class_names', 'record',
-           'near_duplicate_groups', 'split_docs', 'export_plan', 'size_category', 'card_license', 'md_cell', 'md_link',
-           'md_table', 'rejection_counts', 'card_text', 'write_card', 'write_metadata', 'hf_features', 'to_hf',
-           'ImageDataset', 'ToTensor', 'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock',
-           'to_webdataset', 'to_parquet']
+__all__ = ['COLUMNS', 'SPLITS', 'HF_LICENSES', 'CONSENT_POLICY', 'STATE', 'as_dataset', 'label_of', 'kept_docs', 'class_names',
+           'record', 'near_duplicate_groups', 'split_docs', 'export_plan', 'size_category', 'card_license', 'md_cell',
+           'md_link', 'md_table', 'rejection_counts', 'card_text', 'write_card', 'write_metadata', 'hf_features',
+           'to_hf', 'ImageDataset', 'ToTensor', 'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock',
+           'to_webdataset', 'to_parquet', 'create_dataset']
 
 # %% ../nbs/04_export.ipynb #bec62bf8
 def as_dataset(path)->Dataset:
@@ -49,14 +49,14 @@ def record(doc:Document)->dict:
     "The flat provenance row every export writes for `doc`"
     return {c: (label_of(doc) if c == 'label' else getattr(doc, c)) for c in COLUMNS}
 
-# %% ../nbs/04_export.ipynb #dc5f2a20
+# %% ../nbs/04_export.ipynb #fe94c67c
 def _pieces(d:int)->list[tuple[int, int]]:
     "Bit ranges that cut a 64-bit hash in `d+1` pieces"
     k = min(d, 63) + 1
     return [(64*i//k, 64*(i+1)//k) for i in range(k)]
 
 def near_duplicate_groups(docs:Sequence[Document],
-                          max_distance:int=4, # largest Hamming distance between the `phash` of near-duplicates
+                          max_distance:int=8, # largest Hamming distance between the `phash` of near-duplicates
                          )->list[list[Document]]:
     "`docs` in groups: images with close `phash` or the same `sha256` share a group (sorted, deterministic)"
     if isinstance(max_distance, bool) or not isinstance(max_distance, int) or max_distance < 0:
@@ -84,14 +84,14 @@ def near_duplicate_groups(docs:Sequence[Document],
     for i, d in enumerate(docs): groups[find(i)].append(d)
     return sorted((sorted(g, key=lambda d: d.uuid) for g in groups.values()), key=lambda g: g[0].uuid)
 
-# %% ../nbs/04_export.ipynb #6413ff76
+# %% ../nbs/04_export.ipynb #df015d88
 SPLITS = ('train', 'validation', 'test')
 
 def split_docs(docs:Sequence[Document],
                valid:float=0.0, # fraction of each class for validation
                test:float=0.0, # fraction of each class for test
                seed:int=42, # the same seed gives the same split
-               max_distance:int=4, # near-duplicates (phash within this distance) stay on the same side
+               max_distance:int=8, # near-duplicates (phash within this distance) stay on the same side
               )->dict[str, str]:
     "uuid -> 'train', 'validation' or 'test': stratified by label, seeded, near-duplicates kept together"
     for n, f in (('valid', valid), ('test', test)):
@@ -115,8 +115,8 @@ def split_docs(docs:Sequence[Document],
             out.update({d.uuid: s for d in g})
     return out
 
-# %% ../nbs/04_export.ipynb #f4b11369
-def export_plan(path, valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, allow_empty:bool=False)->tuple:
+# %% ../nbs/04_export.ipynb #626e0655
+def export_plan(path, valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, allow_empty:bool=False)->tuple:
     "`(dataset, kept docs, class names, {uuid: split})` for an export of `path`"
     ds = as_dataset(path)
     docs = kept_docs(ds)
@@ -187,7 +187,7 @@ def md_table(head:Sequence[str], rows:Iterable[Sequence])->str:
     "A markdown table (cells already escaped)"
     return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
 
-# %% ../nbs/04_export.ipynb #e33951fa
+# %% ../nbs/04_export.ipynb #8e4e26d7
 def rejection_counts(path)->Counter:
     "Images rejected per `(cleaner, reason)` according to `cleaning_log.jsonl` (each image once per cleaner)"
     seen, c = set(), Counter()
@@ -196,7 +196,7 @@ def rejection_counts(path)->Counter:
         if k not in seen: seen.add(k); c[r.get('cleaner'), r.get('reason')] += 1
     return c
 
-_OPT_OUT = re.compile(r'robots|noai|noimageai|tdm|consent|opt.?out', re.I)
+_OPT_OUT = re.compile(r'robots|noai|noimageai|noindex|noimageindex|tdm|consent|opt.?out', re.I)
 
 def _opted_out(d:Document)->bool:
     "Whether `d` was left out because its owner opted out"
@@ -276,7 +276,7 @@ def write_card(path, # dataset folder, URL or `Dataset`
     as_dataset(path).fs.write('README.md', txt)
     return txt
 
-# %% ../nbs/04_export.ipynb #ae2e05bf
+# %% ../nbs/04_export.ipynb #32e0261a
 def _jsonl(rows)->str: return ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows)
 
 def _refresh(plan, pretty_name:str|None=None):
@@ -285,13 +285,13 @@ def _refresh(plan, pretty_name:str|None=None):
     ds.fs.write('metadata.jsonl', _jsonl({'file_name': d.file, **record(d), 'split': splits[d.uuid]} for d in docs))
     write_card(ds, splits, pretty_name)
 
-def write_metadata(path, valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4)->int:
+def write_metadata(path, valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8)->int:
     "Write `metadata.jsonl` (the `imagefolder` convention, one row per kept image) and the card; the number of rows"
     plan = export_plan(path, valid, test, seed, max_distance, allow_empty=True)
     _refresh(plan)
     return len(plan[1])
 
-# %% ../nbs/04_export.ipynb #856364d0
+# %% ../nbs/04_export.ipynb #8b9562f6
 _INTS = ('width', 'height', 'bytes')
 
 def hf_features(classes:Sequence[str]):
@@ -302,7 +302,7 @@ def hf_features(classes:Sequence[str]):
     return hfd.Features(f)
 
 def to_hf(path, # dataset folder, URL or `Dataset`
-          valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, # the split, see `split_docs`
+          valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
          ):
     "The kept images as a `datasets.Dataset` (a `DatasetDict` of splits when `valid` or `test` is set)"
     hfd = _need('datasets', "'web2dataset[hf]'")
@@ -317,13 +317,13 @@ def to_hf(path, # dataset folder, URL or `Dataset`
     if not (valid or test): return build(docs)
     return hfd.DatasetDict({s: build(sel) for s, sel in _by_split(plan).items()})
 
-# %% ../nbs/04_export.ipynb #a0463164
+# %% ../nbs/04_export.ipynb #7529b967
 class ImageDataset:
     "The kept images as a PyTorch map-style dataset of `(image, label_index)`"
     def __init__(self, path, # dataset folder, URL or `Dataset`
                  transform=None, # called on each PIL image, e.g. `ToTensor(224)`
                  split:str|None=None, # 'train', 'validation' or 'test' (with `valid`/`test`): only that part
-                 valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, # the split, see `split_docs`
+                 valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
                  mode:str='RGB'): # PIL mode every image is converted to
         if split is not None and split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
         if split not in (None, 'train') and not (valid or test): raise ValueError(f"split={split!r} needs `valid` or `test` set")
@@ -352,7 +352,7 @@ class ToTensor:
         a = np.asarray(img, dtype=np.float32) / 255
         return torch.from_numpy((a[..., None] if a.ndim == 2 else a).transpose(2, 0, 1).copy())
 
-# %% ../nbs/04_export.ipynb #9c44b52e
+# %% ../nbs/04_export.ipynb #8c2a0470
 def get_items(path)->list[Path]:
     "The files of the kept images of a local dataset folder, for fastai's `DataBlock(get_items=...)`"
     ds = as_dataset(path)
@@ -370,7 +370,7 @@ def get_y(item)->str:
 
 class DocSplitter:
     "A fastai splitter: items -> (train indices, validation indices), stratified and seeded, near-duplicates together"
-    def __init__(self, valid:float=0.2, seed:int=42, max_distance:int=4):
+    def __init__(self, valid:float=0.2, seed:int=42, max_distance:int=8):
         split_docs([], valid, 0.0, seed, max_distance)    # check the arguments now
         store_attr()
     def __call__(self, items):
@@ -378,13 +378,13 @@ class DocSplitter:
         s = split_docs(docs, self.valid, 0.0, self.seed, self.max_distance)
         return [i for i, d in enumerate(docs) if s[d.uuid] == 'train'], [i for i, d in enumerate(docs) if s[d.uuid] != 'train']
 
-def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=4, **kwargs):
+def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=8, **kwargs):
     "A fastai `DataBlock` (image, category) of a folder's kept images: `image_datablock().dataloaders(path)`"
     block, vdata = _need('fastai.data.block', 'fastai'), _need('fastai.vision.data', 'fastai')
     return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
                            splitter=DocSplitter(valid, seed, max_distance), **kwargs)
 
-# %% ../nbs/04_export.ipynb #722548d8
+# %% ../nbs/04_export.ipynb #72f00e7a
 def _tar_add(tf:tarfile.TarFile, name:str, data:bytes):
     "Add a file to a tar with fixed metadata (reproducible shards)"
     ti = tarfile.TarInfo(name)
@@ -393,7 +393,7 @@ def _tar_add(tf:tarfile.TarFile, name:str, data:bytes):
 
 def to_webdataset(path, # dataset folder, URL or `Dataset`
                   shard_size:int=1000, # samples per tar shard
-                  valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, # the split, see `split_docs`
+                  valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
                  )->list[str]:
     "Write the kept images as webdataset tar shards `exports/webdataset/<split>-NNNNNN.tar`; their paths in the folder"
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
@@ -417,10 +417,10 @@ def to_webdataset(path, # dataset folder, URL or `Dataset`
     _refresh(plan)
     return written
 
-# %% ../nbs/04_export.ipynb #060ecf55
+# %% ../nbs/04_export.ipynb #f992d19c
 def to_parquet(path, # dataset folder, URL or `Dataset`
                images:bool=False, # also store the image bytes (column `image`)
-               valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=4, # the split, see `split_docs`
+               valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
               )->list[str]:
     "Write the kept images' records (and optionally bytes) as `exports/parquet/<split>.parquet`; their paths in the folder"
     pa, pq = _need('pyarrow', "'web2dataset[export]'"), _need('pyarrow.parquet', "'web2dataset[export]'")
@@ -438,3 +438,64 @@ def to_parquet(path, # dataset folder, URL or `Dataset`
     _prune(ds, out, r'(train|validation|test)\.parquet', written)
     _refresh(plan)
     return written
+
+# %% ../nbs/04_export.ipynb #bcfe26c6
+STATE = 'create.json'
+
+def _classes(classes)->dict[str, str]:
+    "`{label: query}` from a dict, or from a list of queries (each its own label), checked"
+    if isinstance(classes, str) or not isinstance(classes, (dict, list, tuple)):
+        raise TypeError(f"classes must be a dict {{label: query}} or a list of queries, not {classes!r}")
+    items = list(classes.items()) if isinstance(classes, dict) else [(q, q) for q in classes]
+    if not items: raise ValueError("classes is empty: give at least one {label: query}")
+    out = {}
+    for l, q in items:
+        if not (isinstance(l, str) and l.strip() and isinstance(q, str) and q.strip()):
+            raise ValueError(f"labels and queries must be non-empty strings, not {l!r}: {q!r}")
+        if l.strip() in out: raise ValueError(f"the label {l.strip()!r} is given twice")
+        out[l.strip()] = q.strip()
+    return out
+
+def _load_state(ds:Dataset)->dict:
+    if not ds.fs.exists(STATE): return {'classes': {}}
+    try: st = json.loads(ds.fs.read(STATE))
+    except ValueError as e: raise DatasetError(f"{STATE} in {ds.path} is damaged ({e}): delete it to search every class again") from e
+    return st if isinstance(st.get('classes'), dict) else {'classes': {}}
+
+def _done(st:dict|None, query:str, engine:str, n_item:int)->bool:
+    "Whether a class's recorded search covers this one"
+    return bool(st) and st.get('query') == query and st.get('engine') == engine and st.get('n_item', 0) >= n_item
+
+def create_dataset(classes:dict|list, # {label: query}, or a list of queries (each its own label)
+                   path, # the dataset folder (created when missing)
+                   n_item:int=200, # images to find per class
+                   engine:str='openverse', # search engine name, see `web2dataset.searcher.searchers`
+                   cleaners=None, # cleaners (names, classes, instances): metadata ones at search, image ones at download
+                   base_url:str|None=None, # the engine at another address (a mirror, `LocalWeb`)
+                   session=None, # HTTP session for the searches
+                   quiet:bool=False, # no progress bars
+                   download_kwargs:dict|None=None, # options of `BasicDownloader` (threads, max_per_host, ...)
+                   **search_kwargs, # options of the searcher (license, safe_search, ...)
+                  )->Dataset:
+    "Search, clean and download every class into one labelled dataset folder; resumable"
+    cls = _classes(classes)
+    if isinstance(n_item, bool) or not isinstance(n_item, int) or n_item < 1: raise ValueError(f"n_item must be a positive integer, not {n_item!r}")
+    from web2dataset.searcher import searchers
+    from web2dataset.cleaner import as_cleaners, MetadataCleaner, ImageCleaner
+    from web2dataset.downloader import BasicDownloader
+    S, cs = searchers[engine], as_cleaners(cleaners)
+    mcs, ics = [c for c in cs if isinstance(c, MetadataCleaner)], [c for c in cs if isinstance(c, ImageCleaner)]
+    searches = {l: S(q, n_item=n_item, cleaners=mcs, base_url=base_url, session=session, label=l, quiet=quiet, **search_kwargs)
+                for l, q in cls.items()}            # every argument checked before any request
+    dl = dict(download_kwargs or {})
+    ds = Dataset(path)
+    state = _load_state(ds)
+    for label, s in searches.items():
+        if _done(state['classes'].get(label), s.query, engine, n_item): continue
+        s.search(); s.clean(); s.save(ds.path)
+        state['classes'][label] = dict(query=s.query, engine=engine, n_item=n_item, found=len(s.docs) + len(s.rejected),
+                                       kept=len(s.docs), searched_at=now_iso())
+        ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
+    BasicDownloader(ds.path, cleaners=ics or None, quiet=quiet, **dl).download()
+    write_metadata(ds)
+    return ds

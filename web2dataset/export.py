@@ -202,7 +202,7 @@ def _opted_out(d:Document)->bool:
     "Whether `d` was left out because its owner opted out"
     return d.status in ('failed', 'rejected') and bool(_OPT_OUT.search(f"{d.reason or ''} {d.extra.get('rejected_by', '')}"))
 
-# %% ../nbs/04_export.ipynb #075e2749
+# %% ../nbs/04_export.ipynb #6f980c83
 CONSENT_POLICY = ("Downloads used web2dataset's defaults: an honest User-Agent naming the project, per-host rate and "
                   "concurrency limits, and the owners' opt-outs honoured: robots.txt (read before the first request to a "
                   "host), `X-Robots-Tag: noai`/`noimageai` and `tdm-reservation` headers.")
@@ -258,7 +258,7 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None)->str:
     if rc: out += ['Reasons, from `cleaning_log.jsonl`:', md_table(('cleaner', 'reason', 'images'), [(md_cell(c), md_cell(r), k) for (c, r), k in _most(rc)])]
     if fails: out += ['Failed downloads:', md_table(('reason', 'images'), [(md_cell(r), k) for r, k in _most(fails)])]
     out += ['## Consent', ds.stats.get('consent_policy') or CONSENT_POLICY,
-            f'{sum(map(_opted_out, every))} images were left out because their owners opted out.']
+            f'Images left out because their owners opted out: {sum(map(_opted_out, every))}.']
     out += ['## Attribution', md_table(('#', 'file', 'title and source', 'creator', 'license', 'label'),
             [(i + 1, md_cell(d.file), md_link(d.title or 'source', d.page_url), md_link(d.creator or 'unknown', d.creator_url),
               md_link(d.license, d.license_url or license_url(d.license)), md_cell(label_of(d))) for i, d in enumerate(docs)])]

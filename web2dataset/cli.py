@@ -204,7 +204,7 @@ def apply_takedowns(ds, takedowns:Takedowns|None=None)->list:
         out.append(ds.set_status(d, 'rejected', why, file=None, extra={**d.extra, 'rejected_by': 'takedown', 'takedown': r}))
     return out
 
-# %% ../nbs/05_cli.ipynb #328daa9d
+# %% ../nbs/05_cli.ipynb #720e1df0
 def _searcher(engine:str, query:str, label:str, n_item:int, cleaners, base_url:str|None, quiet:bool, **kw):
     "The searcher of `engine` (a name, or several comma-separated for a `MultiSearcher`)"
     from web2dataset.searcher import get_searcher, MultiSearcher
@@ -226,20 +226,20 @@ def search_stage(ds, # the `Dataset`
                  cleaners=(), # metadata cleaners applied before saving
                  base_url:str|None=None, # a mirror or LocalWeb (`engine=url,...` with several engines)
                  quiet:bool=False, **kw)->dict:
-    "Search every class not searched yet into `ds`; `{label: found}` and `{label: error}`"
+    "Search every class not searched yet into `ds`; `{label: kept}` and `{label: error}`"
     from web2dataset.core import SearchError, now_iso
-    found, errors = {}, {}
+    from web2dataset.export import STATE, _load_state, _done
+    state, found, errors = _load_state(ds), {}, {}
     for label, query in classes.items():
-        key = f'{engine}|{label}|{query}'
-        done = ds.stats.get('searches', {}).get(key)
-        if done and done['n_item'] >= n_item: found[label] = done['found']; continue
+        if _done(state['classes'].get(label), query, engine, n_item): found[label] = state['classes'][label].get('kept', 0); continue
         try:
             s = _searcher(engine, query, label, n_item, list(cleaners), base_url, quiet, **kw)
             s.search(); s.clean(); s.save(ds.path)
         except SearchError as e: errors[label] = str(e); continue
         found[label] = len(s.docs)
-        st = ds.stats
-        ds.stats = {**st, 'searches': {**st.get('searches', {}), key: dict(n_item=n_item, found=found[label], at=now_iso())}}
+        state['classes'][label] = dict(query=query, engine=engine, n_item=n_item, found=len(s.docs) + len(s.rejected),
+                                       kept=len(s.docs), searched_at=now_iso())
+        ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
     return dict(found=found, errors=errors)
 
 # %% ../nbs/05_cli.ipynb #da5f689e

@@ -39,19 +39,9 @@ class Verdict:
 
 KEEP = Verdict(True)
 
-# %% ../nbs/02_cleaner.ipynb #c4479710
-class _CleanerRegistry(Registry):
-    "A `Registry` that also knows cleaners defined in modules not imported yet"
-    lazy = {'nsfw': 'web2dataset.safety', 'faces': 'web2dataset.safety'}
-    def names(self)->list: return sorted(set(super().names()) | set(self.lazy))
-    def __getitem__(self, name:str):
-        k = str(name).lower()
-        if k not in self._d and k in self.lazy:
-            import importlib
-            importlib.import_module(self.lazy[k])
-        return super().__getitem__(name)
-
-cleaners = _CleanerRegistry('web2dataset.cleaners', 'cleaner')
+# %% ../nbs/02_cleaner.ipynb #27309ef4
+cleaners = Registry('web2dataset.cleaners', 'cleaner')
+for _n in ('nsfw', 'faces'): cleaners.register_lazy(_n, 'web2dataset.safety')   # heavy models: imported on first use
 
 # %% ../nbs/02_cleaner.ipynb #d6ea5162
 class Cleaner:

@@ -14,7 +14,7 @@ from fastcore.script import call_parse, anno_parser
 # %% auto #0
 __all__ = ['TAKEDOWNS', 'EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind',
            'dataset_summary', 'format_summary', 'takedown_rule', 'read_takedown_file', 'Takedowns', 'load_takedowns',
-           'is_taken_down', 'record_takedowns', 'apply_takedowns', 'check_engine', 'search_stage', 'download_stage',
+           'is_taken_down', 'record_takedowns', 'apply_takedowns', 'search_args', 'search_stage', 'download_stage',
            'as_cleaner_list', 'clean_stage', 'export_stage', 'redo_exports', 'openverse_handler', 'demo_web', 'command',
            'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
            'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
@@ -204,7 +204,7 @@ def apply_takedowns(ds, takedowns:Takedowns|None=None)->list:
         out.append(ds.set_status(d, 'rejected', why, file=None, extra={**d.extra, 'rejected_by': 'takedown', 'takedown': r}))
     return out
 
-# %% ../nbs/05_cli.ipynb #720e1df0
+# %% ../nbs/05_cli.ipynb #7d09da44
 def _searcher(engine:str, query:str, label:str, n_item:int, cleaners, base_url:str|None, quiet:bool, **kw):
     "The searcher of `engine` (a name, or several comma-separated for a `MultiSearcher`)"
     from web2dataset.searcher import get_searcher, MultiSearcher
@@ -213,11 +213,14 @@ def _searcher(engine:str, query:str, label:str, n_item:int, cleaners, base_url:s
     urls = dict(u.split('=', 1) for u in (base_url or '').split(',') if '=' in u)
     return MultiSearcher(query, engines=names, n_item=n_item, cleaners=cleaners, base_urls=urls or None, label=label, quiet=quiet, **kw)
 
-def check_engine(engine:str)->str:
-    "`engine` if every name in it is a known engine, else a `UsageError`"
+def search_args(classes:list|None, n_item:int, engine:str)->dict:
+    "`{label: query}` from `--class` arguments, with `-n` and `--engine` checked"
     from web2dataset.searcher import engine_names
+    out = parse_classes(classes)
+    if not out: raise UsageError('give at least one class, e.g. --class cat="cat photo"')
+    if n_item < 1: raise UsageError(f"-n must be at least 1, not {n_item}")
     parse_names(engine, engine_names(), 'engine')
-    return engine
+    return out
 
 def search_stage(ds, # the `Dataset`
                  classes:dict, # {label: query}
@@ -372,7 +375,7 @@ def _cleaners_named(names:str, image:bool=True)->list:
         if bad: raise UsageError(f"{', '.join(bad)} cleans images: use it with `download`, `clean` or `create`")
     return cs
 
-# %% ../nbs/05_cli.ipynb #0aef6dd2
+# %% ../nbs/05_cli.ipynb #25901944
 @command('create')
 @call_parse
 def create(path:str, # dataset folder (made if missing; rerun the same command to resume)
@@ -391,10 +394,7 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
            quiet:bool=False, # no progress bars, no summary
           ):
     "Search, clean, download and export a labelled dataset in one go"
-    classes = parse_classes(Class)
-    if not classes: raise UsageError('give at least one class, e.g. --class cat="cat photo"')
-    if N_item < 1: raise UsageError(f"-n must be at least 1, not {N_item}")
-    check_engine(engine)
+    classes = search_args(Class, N_item, engine)
     exports = parse_names(export, list(EXPORTS), 'export')
     cs = _cleaners_named(clean)
     from web2dataset.cleaner import MetadataCleaner
@@ -413,7 +413,7 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
     return dict(command='create', path=ds.path, found=found['found'], errors=found['errors'], download=dl, clean=cl,
                 exports=ex, summary=s, lines=lines, partial=bool(found['errors'] or s['failed'] or not s['kept']))
 
-# %% ../nbs/05_cli.ipynb #dd50bc46
+# %% ../nbs/05_cli.ipynb #72f6f129
 @command('search')
 @call_parse
 def search(path:str, # dataset folder (made if missing)
@@ -427,10 +427,7 @@ def search(path:str, # dataset folder (made if missing)
            quiet:bool=False, # no progress bars, no summary
           ):
     "Search the web for each class and save the records (no download)"
-    classes = parse_classes(Class)
-    if not classes: raise UsageError('give at least one class, e.g. --class cat="cat photo"')
-    if N_item < 1: raise UsageError(f"-n must be at least 1, not {N_item}")
-    check_engine(engine)
+    classes = search_args(Class, N_item, engine)
     cs = _cleaners_named(clean, image=False)
     with allowing_private(allow_private):
         ds = open_dataset(path, create=True)

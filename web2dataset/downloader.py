@@ -301,8 +301,9 @@ def _cleaner_list(self:BasicDownloader):
 
 BasicDownloader._state, BasicDownloader._cleaner_list = _state, _cleaner_list
 
-# %% ../nbs/03_downloader.ipynb #83bb166f
+# %% ../nbs/03_downloader.ipynb #5545fd33
 _FIELDS = frozenset(f.name for f in dataclasses.fields(Document))
+_SORTED = sorted(_FIELDS)
 
 def read_doc(ds:Dataset, uuid:str)->Document:
     "The record of `uuid` in `ds` (`KeyError` when missing), read quickly"
@@ -316,7 +317,7 @@ def read_doc(ds:Dataset, uuid:str)->Document:
 
 def write_doc(ds:Dataset, doc:Document):
     "Write `doc`'s record atomically, as `Dataset.update` does, quickly"
-    ds.fs.write(_meta(doc.uuid), json.dumps(dataclasses.asdict(doc), indent=1, ensure_ascii=False))
+    ds.fs.write(_meta(doc.uuid), json.dumps({k: getattr(doc, k) for k in _SORTED}, indent=1, ensure_ascii=False))
 
 # %% ../nbs/03_downloader.ipynb #b1a29212
 def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:

@@ -18,9 +18,9 @@ from PIL import Image
 from .core import *
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SPLITS', 'HF_LICENSES', 'CONSENT_POLICY', 'STATE', 'as_dataset', 'label_of', 'kept_docs', 'class_names',
-           'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'size_category',
-           'card_license', 'md_cell', 'md_link', 'md_table', 'rejection_counts', 'card_text', 'write_card',
+__all__ = ['COLUMNS', 'SPLITS', 'HF_LICENSES', 'STATE', 'as_dataset', 'label_of', 'kept_docs', 'class_names', 'record',
+           'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'size_category', 'card_license',
+           'md_cell', 'md_link', 'md_table', 'rejection_counts', 'consent_policy', 'card_text', 'write_card',
            'write_metadata', 'hf_features', 'to_hf', 'ImageDataset', 'ToTensor', 'get_items', 'doc_of', 'get_y',
            'DocSplitter', 'image_datablock', 'to_webdataset', 'to_parquet', 'create_dataset']
 
@@ -206,10 +206,17 @@ def _opted_out(d:Document)->bool:
     "Whether `d` was left out because its owner opted out"
     return d.status in ('failed', 'rejected') and bool(_OPT_OUT.search(f"{d.reason or ''} {d.extra.get('rejected_by', '')}"))
 
-# %% ../nbs/04_export.ipynb #941d870c
-CONSENT_POLICY = ("Downloads used web2dataset's defaults: an honest User-Agent naming the project, per-host rate and "
-                  "concurrency limits, and the owners' opt-outs honoured: robots.txt (read before the first request to a "
-                  "host), `X-Robots-Tag: noai`/`noimageai` and `tdm-reservation` headers.")
+# %% ../nbs/04_export.ipynb #8b33d8f6
+_OPT_OUTS = (('robots', 'robots.txt (read before the first request to a host)'), ('noai', '`X-Robots-Tag: noai`/`noimageai`'),
+             ('noindex', '`X-Robots-Tag: noindex`/`noimageindex`'), ('tdm', '`tdm-reservation` headers'))
+
+def consent_policy(robots:bool=True, noai:bool=True, noindex:bool=False, tdm:bool=True)->str:
+    "The card's sentence on the opt-outs a download honoured (the arguments of `BasicDownloader`)"
+    flags = dict(robots=robots, noai=noai, noindex=noindex, tdm=tdm)
+    on, off = [w for k, w in _OPT_OUTS if flags[k]], [w for k, w in _OPT_OUTS if not flags[k]]
+    s = ("Images were downloaded with an honest User-Agent naming the project and per-host rate and concurrency limits. "
+         + (f"Owners' opt-outs honoured: {', '.join(on)}." if on else "No opt-out of the image owners was checked."))
+    return s + (f" Not checked: {', '.join(off)}." if off else '')
 
 def _span(vals)->str:
     v = sorted(x[:10] for x in vals if x)
@@ -261,7 +268,9 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
             'The cleaning log (`cleaning_log.jsonl`) records no rejection.']
     if rc: out += ['Reasons, from `cleaning_log.jsonl`:', md_table(('cleaner', 'reason', 'images'), [(md_cell(c), md_cell(r), k) for (c, r), k in _most(rc)])]
     if fails: out += ['Failed downloads:', md_table(('reason', 'images'), [(md_cell(r), k) for r, k in _most(fails)])]
-    out += ['## Consent', ds.stats.get('consent_policy') or CONSENT_POLICY,
+    rec = ds.stats.get('consent')
+    out += ['## Consent', consent_policy(**{k: bool(v) for k, v in (rec or {}).items() if k in dict(_OPT_OUTS)})
+            + ('' if isinstance(rec, dict) else " (The downloader's defaults: the settings used were not recorded.)"),
             f'Images left out because their owners opted out: {sum(map(_opted_out, every))}.']
     out += ['## Attribution', md_table(('#', 'file', 'title and source', 'creator', 'license', 'label'),
             [(i + 1, md_cell(d.file), md_link(d.title or 'source', d.page_url), md_link(d.creator or 'unknown', d.creator_url),
@@ -444,7 +453,7 @@ def to_parquet(path, # dataset folder, URL or `Dataset`
     _refresh(plan)
     return written
 
-# %% ../nbs/04_export.ipynb #bcfe26c6
+# %% ../nbs/04_export.ipynb #ce19399c
 STATE = 'create.json'
 
 def _classes(classes)->dict[str, str]:
@@ -501,6 +510,8 @@ def create_dataset(classes:dict|list, # {label: query}, or a list of queries (ea
         state['classes'][label] = dict(query=s.query, engine=engine, n_item=n_item, found=len(s.docs) + len(s.rejected),
                                        kept=len(s.docs), searched_at=now_iso())
         ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
-    BasicDownloader(ds.path, cleaners=ics or None, quiet=quiet, **dl).download()
+    bd = BasicDownloader(ds.path, cleaners=ics or None, quiet=quiet, **dl)
+    ds.stats = {**ds.stats, 'consent': {k: bool(getattr(bd, k)) for k, _ in _OPT_OUTS}}
+    bd.download()
     write_metadata(ds)
     return ds

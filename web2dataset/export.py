@@ -206,7 +206,7 @@ def _opted_out(d:Document)->bool:
     "Whether `d` was left out because its owner opted out"
     return d.status in ('failed', 'rejected') and bool(_OPT_OUT.search(f"{d.reason or ''} {d.extra.get('rejected_by', '')}"))
 
-# %% ../nbs/04_export.ipynb #8b33d8f6
+# %% ../nbs/04_export.ipynb #17edb361
 _OPT_OUTS = (('robots', 'robots.txt (read before the first request to a host)'), ('noai', '`X-Robots-Tag: noai`/`noimageai`'),
              ('noindex', '`X-Robots-Tag: noindex`/`noimageindex`'), ('tdm', '`tdm-reservation` headers'))
 
@@ -232,11 +232,19 @@ def _yaml(d:dict)->str:
 
 def _most(c:Counter): return sorted(c.items(), key=lambda x: (-x[1], str(x[0])))
 
+def _last_splits(ds:Dataset, docs:list)->dict|None:
+    "The split of the last export, from `metadata.jsonl`, when it covers exactly the kept `docs`"
+    if not ds.fs.exists('metadata.jsonl'): return None
+    try: m = {r.get('uuid'): r.get('split') for r in map(json.loads, ds.fs.read('metadata.jsonl').decode().splitlines()) if r}
+    except (ValueError, AttributeError): return None
+    return m if set(m) == {d.uuid for d in docs} and set(m.values()) <= set(SPLITS) else None
+
 def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list|None=None)->str:
     "The dataset card of `path` as markdown (see `write_card`)"
     ds = as_dataset(path)
     every = sorted(ifnone(every, ds.docs()), key=lambda d: (label_of(d), d.uuid))
     docs = _kept(every)
+    splits = splits or _last_splits(ds, docs)
     classes, n, lics = class_names(docs), len(docs), Counter(d.license for d in docs)
     name = pretty_name or (' vs '.join(classes) if len(classes) > 1 else classes[0] if classes else 'web2dataset images')
     head = dict(pretty_name=name, license=card_license(lics), task_categories=['image-classification'],
@@ -281,7 +289,7 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
     return '\n\n'.join(out) + '\n'
 
 def write_card(path, # dataset folder, URL or `Dataset`
-               splits:dict|None=None, # {uuid: split} of the last export, shown as a table
+               splits:dict|None=None, # {uuid: split} to show (default: the split of the last export, if still current)
                pretty_name:str|None=None, # the dataset's name (default: its classes, "cat vs dog")
                every:list|None=None, # all the records, when they were just read
               )->str:

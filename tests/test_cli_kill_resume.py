@@ -13,10 +13,8 @@ from web2dataset.cli import demo_web
 from web2dataset.core import Dataset
 from web2dataset.export import rejection_counts
 
-MAIN = 'from web2dataset.cli import main; raise SystemExit(main())'
-
 def _cmd(web, path):
-    return [sys.executable, '-c', MAIN, 'create', str(path), '-c', 'circle=circle', '-c', 'square=square', '-n', '20',
+    return [sys.executable, '-m', 'web2dataset.cli', 'create', str(path), '-c', 'circle=circle', '-c', 'square=square', '-n', '20',
             '--engine', 'openverse', '--base-url', web.url, '--clean', 'dedup,quality', '--export', 'hf,webdataset',
             '--max-per-host', '1', '--allow-private', '--quiet']
 

@@ -342,12 +342,15 @@ def demo_web(n_images:int=40, # images on the local web (half circles, half squa
     web.route('/v1/images/', openverse_handler(web))
     return web
 
-# %% ../nbs/05_cli.ipynb #fbfedfe2
+# %% ../nbs/05_cli.ipynb #0f6e0218
 COMMANDS = {}
 
 def command(name:str, pos:list|None=None):
-    "Register a `call_parse` function as the command `name` (`pos`: optional arguments given by position)"
-    def deco(f): COMMANDS[name] = (f, pos); return f
+    "Make a function a command line with `call_parse` and register it as the command `name` (`pos`: optional arguments given by position)"
+    def deco(f):
+        f = call_parse(f)       # called here, not at the top of the module, so `python -m web2dataset.cli` runs `main`
+        COMMANDS[name] = (f, pos)
+        return f
     return deco
 
 @contextlib.contextmanager
@@ -375,9 +378,8 @@ def _cleaners_named(names:str, image:bool=True)->list:
         if bad: raise UsageError(f"{', '.join(bad)} cleans images: use it with `download`, `clean` or `create`")
     return cs
 
-# %% ../nbs/05_cli.ipynb #25901944
+# %% ../nbs/05_cli.ipynb #b6df31a5
 @command('create')
-@call_parse
 def create(path:str, # dataset folder (made if missing; rerun the same command to resume)
            Class:Annotated[str, dict(action='append', metavar='LABEL=QUERY')]=None, # a class as label="query"; repeat for each class
            N_item:int=100, # images to find per class
@@ -413,9 +415,8 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
     return dict(command='create', path=ds.path, found=found['found'], errors=found['errors'], download=dl, clean=cl,
                 exports=ex, summary=s, lines=lines, partial=bool(found['errors'] or s['failed'] or not s['kept']))
 
-# %% ../nbs/05_cli.ipynb #72f6f129
+# %% ../nbs/05_cli.ipynb #4e307245
 @command('search')
-@call_parse
 def search(path:str, # dataset folder (made if missing)
            Class:Annotated[str, dict(action='append', metavar='LABEL=QUERY')]=None, # a class as label="query"; repeat for each class
            N_item:int=100, # images to find per class
@@ -437,7 +438,6 @@ def search(path:str, # dataset folder (made if missing)
                 lines=lines, partial=bool(found['errors']))
 
 @command('download')
-@call_parse
 def download(path:str, # dataset folder
              threads:int=64, # download threads
              max_per_host:int=4, # downloads in flight per host
@@ -456,7 +456,6 @@ def download(path:str, # dataset folder
                 lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])
 
 @command('clean')
-@call_parse
 def clean(path:str, # dataset folder
           clean:str='dedup,quality', # cleaners, comma-separated: dedup, quality, license, consent, nsfw, faces
           quiet:bool=False, # no progress bars, no summary
@@ -471,7 +470,6 @@ def clean(path:str, # dataset folder
                 lines=[f"checked {r['checked']}, rejected {r['rejected']} ({by})"])
 
 @command('export')
-@call_parse
 def export(path:str, # dataset folder
            to:str='hf', # exports, comma-separated: hf, webdataset, parquet
            valid:float=0.0, # fraction of each class in the validation split
@@ -490,7 +488,6 @@ def export(path:str, # dataset folder
                 lines=[f"exported {n}: {', '.join(e['files'])}" for n, e in ex.items()])
 
 @command('card')
-@call_parse
 def card(path:str, # dataset folder
          name:str=None, # the dataset's name (default: its classes, "cat vs dog")
          quiet:bool=False, # no summary
@@ -501,7 +498,7 @@ def card(path:str, # dataset folder
     txt = write_card(ds, pretty_name=name)
     return dict(command='card', path=ds.path, card='README.md', chars=len(txt), lines=[f"wrote {ds.path}/README.md"])
 
-# %% ../nbs/05_cli.ipynb #72ded71f
+# %% ../nbs/05_cli.ipynb #26fc4fa8
 def format_table(rows:list, cols:list)->str:
     "`rows` (dicts) as a plain text table of `cols`"
     cells = [[str(r.get(c, '') if r.get(c) is not None else '') for c in cols] for r in rows]
@@ -510,7 +507,6 @@ def format_table(rows:list, cols:list)->str:
     return '\n'.join([fmt(cols), fmt(['-' * n for n in w])] + [fmt(x) for x in cells])
 
 @command('check')
-@call_parse
 def check(engines:str=None, # engines to check, comma-separated (default: every engine that searches the web)
           query:str='cat', # a query every engine has results for
           base_url:Annotated[str, dict(action='append', metavar='ENGINE=URL')]=None, # an engine's address (repeatable)
@@ -531,9 +527,8 @@ def check(engines:str=None, # engines to check, comma-separated (default: every 
     return dict(command='check', engines=rows, lines=[format_table(short, ['engine', 'status', 'results', 'seconds', 'error'])],
                 partial=any(r['status'] in ('blocked', 'broken') for r in rows))
 
-# %% ../nbs/05_cli.ipynb #9f114e88
+# %% ../nbs/05_cli.ipynb #0b574673
 @command('demo', pos=['path'])
-@call_parse
 def demo(path:str='web2dataset-demo', # a new folder for the demo dataset
          N_item:int=12, # images per class (the local web has 20 of each)
          quiet:bool=False, # no progress bars, no summary
@@ -553,9 +548,8 @@ def demo(path:str='web2dataset-demo', # a new folder for the demo dataset
     if some: res['lines'].append(f'  web2dataset remove {p} --url {some.image_url}   # a takedown')
     return {**res, 'command': 'demo'}
 
-# %% ../nbs/05_cli.ipynb #88c1c79e
+# %% ../nbs/05_cli.ipynb #00dd1111
 @command('remove')
-@call_parse
 def remove(path:str, # dataset folder
            url:Annotated[str, dict(action='append', metavar='URL')]=None, # an image's URL or its page's (repeatable)
            domain:Annotated[str, dict(action='append', metavar='DOMAIN')]=None, # every image from this domain and its subdomains (repeatable)
@@ -579,7 +573,7 @@ def remove(path:str, # dataset folder
     return dict(command='remove', path=ds.path, rules=len(rules), new_rules=len(new), removed=[d.uuid for d in gone],
                 exports=ex, summary=dataset_summary(ds), lines=lines)
 
-# %% ../nbs/05_cli.ipynb #8d607aff
+# %% ../nbs/05_cli.ipynb #54f07837
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 
 @contextlib.contextmanager
@@ -669,3 +663,5 @@ def main(argv:list|None=None, # the arguments (default: `sys.argv[1:]`)
                              'seconds': round(time.monotonic() - t0, 2)}, default=str))
     elif not args.get('quiet'): print(render(res))
     return code
+
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())     # python -m web2dataset.cli

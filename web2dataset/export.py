@@ -206,7 +206,7 @@ def _opted_out(d:Document)->bool:
     "Whether `d` was left out because its owner opted out"
     return d.status in ('failed', 'rejected') and bool(_OPT_OUT.search(f"{d.reason or ''} {d.extra.get('rejected_by', '')}"))
 
-# %% ../nbs/04_export.ipynb #17edb361
+# %% ../nbs/04_export.ipynb #3b7e6085
 _OPT_OUTS = (('robots', 'robots.txt (read before the first request to a host)'), ('noai', '`X-Robots-Tag: noai`/`noimageai`'),
              ('noindex', '`X-Robots-Tag: noindex`/`noimageindex`'), ('tdm', '`tdm-reservation` headers'))
 
@@ -270,9 +270,9 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
     for (c, _), k in rc.items(): by_cleaner[c] += k
     fails = Counter(d.reason or 'unknown' for d in every if d.status == 'failed')
     out += ['## What was filtered and why',
-            f"{len(every)} images were found and {n} are in the dataset: {st['rejected']} were rejected by cleaners, "
-            f"{st['failed']} could not be downloaded, {st['found']} were not downloaded.",
-            md_table(('cleaner', 'images rejected'), [(md_cell(c), k) for c, k in _most(by_cleaner)]) if rc else
+            f"Images found: {len(every)}; in the dataset: {n}; rejected (by a cleaner, or by the downloader's checks): "
+            f"{st['rejected']}; download failed: {st['failed']}; not downloaded: {st['found']}.",
+            md_table(('cleaner or stage', 'images rejected'), [(md_cell(c), k) for c, k in _most(by_cleaner)]) if rc else
             'The cleaning log (`cleaning_log.jsonl`) records no rejection.']
     if rc: out += ['Reasons, from `cleaning_log.jsonl`:', md_table(('cleaner', 'reason', 'images'), [(md_cell(c), md_cell(r), k) for (c, r), k in _most(rc)])]
     if fails: out += ['Failed downloads:', md_table(('reason', 'images'), [(md_cell(r), k) for r, k in _most(fails)])]

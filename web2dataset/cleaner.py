@@ -118,7 +118,7 @@ def reject(ds:Dataset, doc:Document, cleaner:str, verdict:Verdict,
     if verdict.score is not None: extra[f'{cleaner}_score'] = verdict.score
     return ds.set_status(doc, 'rejected', f"{cleaner}: {verdict.reason}", **{**changes, 'file': f, 'extra': extra})
 
-# %% ../nbs/02_cleaner.ipynb #0b96dc38
+# %% ../nbs/02_cleaner.ipynb #07a65ad8
 def _open(data:bytes)->Image.Image:
     "The image in `data`, decoded enough to know it is an image"
     img = Image.open(io.BytesIO(data))
@@ -155,6 +155,9 @@ def clean_one(ds:Dataset, doc:Document, cleaners:Sequence[Cleaner],
         if v.data is not None:
             doc, data, changed = _replace_data(ds, doc, v.data), v.data, True
             img = _open(data)
+    done = list(doc.extra.get('cleaned_by') or [])
+    if not {c.name for c in ics} <= set(done):   # the record says which cleaners passed it: a resumed run cleans the rest
+        doc, changed = _apply_changes(doc, {'extra': {'cleaned_by': done + [c.name for c in ics if c.name not in done]}}), True
     if changed and doc != orig: ds.update(doc)
     return doc
 

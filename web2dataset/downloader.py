@@ -319,16 +319,16 @@ def write_doc(ds:Dataset, doc:Document):
     "Write `doc`'s record atomically, as `Dataset.update` does, quickly"
     ds.fs.write(_meta(doc.uuid), json.dumps({k: getattr(doc, k) for k in _SORTED}, indent=1, ensure_ascii=False))
 
-# %% ../nbs/03_downloader.ipynb #b1a29212
+# %% ../nbs/03_downloader.ipynb #393fe34a
 def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:
-    "Body and response of GET `url` under the host's slot, within the deadline; else a `DownloadError`"
+    "Body and response of GET `url` under the host's slot, each attempt within the deadline; else a `DownloadError`"
     st = self._state()
     with st['slots'](urlsplit(url).hostname or ''):
-        start = time.monotonic()
         try:
             with st['session'].get(url, stream=True, timeout=(self.timeout[0], min(self.timeout[1], self.deadline))) as r:
                 if r.status_code >= 400:
                     raise DownloadError(f'http-{r.status_code}', url, transient=r.status_code in RETRY_STATUSES)
+                start = time.monotonic() - r.elapsed.total_seconds()   # when the last attempt (after retries) was sent
                 return read_body(r, url, self.max_bytes, start + self.deadline, self.timeout[1]), r
         except DownloadError: raise
         except (requests.RequestException, UnsafeURLError, urllib3.exceptions.HTTPError, OSError) as e:

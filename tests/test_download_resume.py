@@ -1,0 +1,57 @@
+"""`BasicDownloader.download()` killed with SIGKILL at three random moments, then run again to the end, leaves the
+folder an uninterrupted run leaves: the same documents in the same states with the same files, no partial file, no
+orphan image, every rejection logged (and no document that is not rejected)."""
+import hashlib, os, random, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from web2dataset.core import Dataset, Document
+from web2dataset.testing import LocalWeb
+
+SCRIPT = ("import sys; from web2dataset.downloader import BasicDownloader; "
+          "BasicDownloader(sys.argv[1], threads=8, max_per_host=8, allow_private={'127.0.0.1'}, quiet=True).download()")
+
+def _folder(path, web):
+    urls = web.image_urls(240) + [web.fault(f, token=f'{f}-{i}') for i in range(4) for f in
+                                  ('404', 'html', 'noai', 'corrupt', 'wrong-type', 'redirect-chain')] + web.image_urls(4, private=True)
+    ds = Dataset(path)
+    ds.add([Document(u, engine='urls') for u in urls])
+    return ds
+
+def _downloaded(path): return sum(1 for n in os.listdir(path/'images') if not n.startswith('.'))
+
+def _state(path):
+    "Everything a finished folder says, checked to be whole"
+    ds = Dataset(path, create=False)
+    docs = {d.uuid: d for d in ds.docs()}
+    assert not [p for p in Path(path).rglob('*') if p.name.endswith('.tmp')], "a temporary file was left"
+    files = {n: hashlib.sha256((path/'images'/n).read_bytes()).hexdigest() for n in os.listdir(path/'images')}
+    assert set(files) == {Path(d.file).name for d in docs.values() if d.status == 'downloaded'}, "orphan or missing image"
+    for d in docs.values():
+        assert d.status in ('downloaded', 'failed', 'rejected'), d
+        if d.status == 'downloaded': assert files[Path(d.file).name] == d.sha256
+    logged = {l['uuid'] for l in ds.log()}
+    assert logged == {u for u, d in docs.items() if d.status == 'rejected'}
+    return {u: (d.status, d.reason, d.file, d.sha256, d.width, d.height, d.format, d.bytes) for u, d in docs.items()}
+
+def _run(path):
+    return subprocess.Popen([sys.executable, '-c', SCRIPT, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_kill_and_resume(tmp_path, seed):
+    rng = random.Random(seed)
+    with LocalWeb(latency=('uniform', 0.01, 0.06), n_images=60, keep_requests=False) as web:
+        ref, cut = _folder(tmp_path/'ref', web), _folder(tmp_path/'cut', web)
+        p = _run(ref.path); out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()[-3000:]
+        total = _downloaded(Path(ref.path))
+        kills = sorted(rng.sample(range(int(total * 0.1), int(total * 0.85)), 3))
+        for at in kills:
+            p = _run(cut.path)
+            while _downloaded(Path(cut.path)) < at and p.poll() is None: time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.05))
+            assert p.poll() is None, f"the run ended before the kill at {at} images"
+            os.kill(p.pid, signal.SIGKILL); p.wait()
+            assert _downloaded(Path(cut.path)) < total, "killed too late to test anything"
+        p = _run(cut.path); out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()[-3000:]
+    assert _state(Path(cut.path)) == _state(Path(ref.path))

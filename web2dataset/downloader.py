@@ -381,9 +381,15 @@ def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
 
 BasicDownloader._process = _process
 
-# %% ../nbs/03_downloader.ipynb #a9de004c
+# %% ../nbs/03_downloader.ipynb #fce99c5a
 def _pending(doc:Document, retry_failed:bool)->bool:
     return doc.status == 'found' or (retry_failed and doc.status == 'failed' and bool(doc.extra.get('transient')))
+
+def _uncleaned(doc:Document, cleaners:list)->bool:
+    "Is `doc` downloaded but not yet passed by every image cleaner (its `extra['cleaned_by']`)?"
+    if not cleaners or doc.status != 'downloaded': return False
+    from web2dataset.cleaner import ImageCleaner
+    return not {c.name for c in cleaners if isinstance(c, ImageCleaner)} <= set(doc.extra.get('cleaned_by') or [])
 
 def _one(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable[str]=())->tuple:
     "Download the document `uuid` if pending; `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
@@ -403,6 +409,9 @@ def _one(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable
         if doc.status == 'downloaded' and self._cleaner_list():
             from web2dataset.cleaner import clean_one
             doc = clean_one(ds, doc, self._cleaner_list(), data=data)
+    elif _uncleaned(doc, self._cleaner_list()):   # downloaded by a run killed before its cleaners ran
+        from web2dataset.cleaner import clean_one
+        doc = clean_one(ds, doc, self._cleaner_list())
     for name in stray:
         if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
     return doc.status, doc.reason, nbytes

@@ -15,7 +15,7 @@ from fastcore.script import call_parse, anno_parser
 __all__ = ['TAKEDOWNS', 'EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind',
            'dataset_summary', 'format_summary', 'takedown_rule', 'read_takedown_file', 'Takedowns', 'load_takedowns',
            'is_taken_down', 'record_takedowns', 'apply_takedowns', 'search_args', 'search_stage', 'download_stage',
-           'as_cleaner_list', 'clean_stage', 'export_stage', 'redo_exports', 'openverse_handler', 'demo_web', 'command',
+           'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web', 'command',
            'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
            'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
            'parser', 'main']
@@ -231,10 +231,10 @@ def search_stage(ds, # the `Dataset`
                  quiet:bool=False, **kw)->dict:
     "Search every class not searched yet into `ds`; `{label: kept}` and `{label: error}`"
     from web2dataset.core import SearchError, now_iso
-    from web2dataset.export import STATE, _load_state, _done
-    state, found, errors = _load_state(ds), {}, {}
+    from web2dataset.export import STATE, load_state, searched
+    state, found, errors = load_state(ds), {}, {}
     for label, query in classes.items():
-        if _done(state['classes'].get(label), query, engine, n_item): found[label] = state['classes'][label].get('kept', 0); continue
+        if searched(state['classes'].get(label), query, engine, n_item): found[label] = state['classes'][label].get('kept', 0); continue
         try:
             s = _searcher(engine, query, label, n_item, list(cleaners), base_url, quiet, **kw)
             s.search(); s.clean(); s.save(ds.path)
@@ -292,24 +292,12 @@ def export_stage(ds, exports:list, # names in `EXPORTS`
                  shard_size:int=1000, # webdataset samples per shard
                  images:bool=False, # parquet: store the image bytes too
                 )->dict:
-    "Write `exports` of `ds` and record them in stats.json; what each wrote"
+    "Write `exports` of `ds` (each records itself in stats.json); what each wrote"
     out = {}
     for name in exports:
         opts = dict(valid=valid, test=test, seed=seed, **(dict(shard_size=shard_size) if name == 'webdataset' else
                                                             dict(images=images) if name == 'parquet' else {}))
         out[name] = _run_export(ds, name, opts)
-        st = ds.stats
-        ds.stats = {**st, 'exports': {**st.get('exports', {}), name: opts}}
-    return out
-
-def redo_exports(ds)->dict:
-    "Write again every export recorded in the folder (and the card when there is one); what each wrote"
-    from web2dataset.export import write_card
-    done = ds.stats.get('exports', {})
-    found = {'hf': ds.fs.exists('metadata.jsonl'), 'webdataset': ds.fs.isdir('exports/webdataset'), 'parquet': ds.fs.isdir('exports/parquet')}
-    todo = {**{k: {} for k, v in found.items() if v}, **done}     # exports made through the Python API too
-    out = {name: _run_export(ds, name, opts) for name, opts in todo.items()}
-    if not out and ds.fs.exists('README.md'): write_card(ds); out['card'] = dict(files=['README.md'])
     return out
 
 # %% ../nbs/05_cli.ipynb #128dcc25
@@ -565,7 +553,9 @@ def remove(path:str, # dataset folder
     ds = open_dataset(path)
     new = record_takedowns(ds, rules)
     gone = apply_takedowns(ds)
-    ex = redo_exports(ds)
+    from web2dataset.export import redo_exports
+    try: ex = {n: dict(files=f) for n, f in redo_exports(ds).items()}
+    except ImportError as e: raise UsageError(f"rewriting the exports: {e}") from None
     lines = [f"{len(rules)} rules, {len(new)} new, recorded in {TAKEDOWNS}",
              f"removed {len(gone)} image{'s' * (len(gone) != 1)}" + (': ' + ', '.join(d.uuid for d in gone[:10]) + (' ...' if len(gone) > 10 else '') if gone else
                                               ' (none matches now; later runs will not download what matches)')]

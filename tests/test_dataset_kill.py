@@ -46,7 +46,12 @@ def test_kill_during_writes_leaves_no_partial_file(tmp_path, seed):
     rnd = random.Random(seed)
     p = subprocess.Popen([sys.executable, '-c', WRITER, str(tmp_path)])
     try:
-        time.sleep(0.8 + rnd.random() * 1.5)
+        t0 = time.monotonic()                  # wait for the first record however slow the start is, then a random moment
+        while not any((tmp_path/'metadata').glob('*.json')) if (tmp_path/'metadata').exists() else True:
+            assert p.poll() is None, 'the writer stopped by itself'
+            assert time.monotonic() - t0 < 60, 'the writer wrote nothing in a minute'
+            time.sleep(0.02)
+        time.sleep(rnd.random() * 1.5)
         assert p.poll() is None, 'the writer stopped by itself'
     finally:
         p.send_signal(signal.SIGKILL); p.wait()

@@ -37,12 +37,15 @@ def main():
 if __name__ == '__main__': main()
 '''
 
+def _cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
 def run(cmd, env=None):
-    "Wall time, exit code and output of `cmd`, and its peak RSS in MB (children included)"
-    t = time.perf_counter()
+    "Wall time, CPU time (its processes, waited for), exit code and output of `cmd`"
+    t, c = time.perf_counter(), _cpu()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t
-    return wall, p.returncode, p.stdout + p.stderr
+    return time.perf_counter() - t, _cpu() - c, p.returncode, p.stdout + p.stderr
 
 def peak_rss_mb(cmd):
     "Run `cmd` in a child that reports its own peak RSS (so that earlier runs do not count)"
@@ -64,6 +67,7 @@ def i2d_cmd(exe, urls, out):
             '--disable_all_reencoding', 'True', '--processes_count', '2', '--thread_count', '64', '--input_format', 'txt']
 
 def find_img2dataset(given):
+    if given == 'none': return None
     for c in [given, shutil.which('img2dataset'), '/tmp/venv-i2d/bin/img2dataset']:
         if c and Path(c).exists(): return c
     return None
@@ -77,7 +81,7 @@ def main():
     ap.add_argument('--processes', type=int, default=1, help='web2dataset worker processes')
     ap.add_argument('--repeat', type=int, default=1, help='runs of each tool (best and all reported)')
     ap.add_argument('--big', type=int, default=100_000, help='URLs of the peak-RSS run (0: skip)')
-    ap.add_argument('--img2dataset', default=None, help='img2dataset executable (default: on PATH or /tmp/venv-i2d)')
+    ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
 
     from web2dataset.testing import LocalWeb
@@ -91,15 +95,16 @@ def main():
             urls = tmp/'urls.txt'
             urls.write_text('\n'.join(web.image_urls(a.n)) + '\n')
             res = {}
-            for i in range(a.repeat):
+            for i in range(a.repeat if a.n else 0):
                 for tool in (['web2dataset'] + (['img2dataset'] if i2d else [])):
                     out = tmp/f'{tool}-{i}'
                     cmd = w2d_cmd(urls, out, a.threads, a.processes) if tool == 'web2dataset' else i2d_cmd(i2d, urls, out)
-                    wall, rc, log = run(cmd)
+                    wall, cpu, rc, log = run(cmd)
                     n = count_images(out/'images' if tool == 'web2dataset' else out)
                     if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
                     res.setdefault(tool, []).append((n / wall, n, wall))
-                    print(f"  {tool:12s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s")
+                    print(f"  {tool:12s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
+                          f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image")
                     shutil.rmtree(out, ignore_errors=True)
             best = {t: max(r)[0] for t, r in res.items()}
             for t, r in res.items(): print(f"{t:12s} {best[t]:.0f} images/s (best of {len(r)}: {', '.join(f'{x[0]:.0f}' for x in r)})")

@@ -32,7 +32,7 @@ def test_every_fault_kind_is_known():
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
     rng = random.Random(4)
-    with LocalWeb(latency=('uniform', 0.0, 0.01), n_images=60, hang_max=8, keep_requests=False) as web:
+    with LocalWeb(latency=('uniform', 0.0, 0.01), n_images=60, hang_max=15, keep_requests=False) as web:
         faults = [(f, f'{f}-{i}') for i in range(11) for f in EXPECTED]          # 286 faulty URLs, every kind
         private = web.image_urls(14, private=True)                                  # robots.txt forbids these
         good = web.image_urls(700)
@@ -41,7 +41,7 @@ def run(tmp_path_factory):
         rng.shuffle(docs)
         ds = Dataset(tmp_path_factory.mktemp('faults')/'ds')
         ds.add(docs)
-        dl = BasicDownloader(ds.path, threads=64, max_per_host=32, rate_per_host=10_000, timeout=(2, 2), deadline=3,
+        dl = BasicDownloader(ds.path, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
                              retries=3, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
         out = {}
         t = threading.Thread(target=lambda: out.update(stats=dl.download()), daemon=True)
@@ -94,7 +94,7 @@ def test_retry_failed_only_transient(run):
     ds, urls, private, good, stats, hits, web = run
     before = {d.uuid: (d.status, d.reason, d.sha256) for d in ds.docs()}
     web.reset_counts()
-    dl = BasicDownloader(ds.path, threads=64, max_per_host=32, rate_per_host=10_000, timeout=(2, 2), deadline=3,
+    dl = BasicDownloader(ds.path, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
                          retries=0, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
     again = dl.download(retry_failed=True)
     after = {d.uuid: (d.status, d.reason, d.sha256) for d in ds.docs()}

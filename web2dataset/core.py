@@ -25,7 +25,7 @@ __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', '
            'Web2DatasetError', 'SearchError', 'SearchBlocked', 'DownloadError', 'UnsafeURLError', 'DatasetError',
            'normalize_license', 'license_url', 'normalize_url', 'now_iso', 'url_uuid', 'Document', 'atomic_write',
            'Dataset', 'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'Session',
-           'make_session', 'fetch_bytes', 'Registry', 'progress']
+           'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -158,7 +158,7 @@ class Document:
         if self.searched_at is None: self.searched_at = now_iso()
         if self.status not in STATUSES: raise ValueError(f"status must be one of {STATUSES}, not {self.status!r}")
 
-# %% ../nbs/00_core.ipynb #f7fa9cf5
+# %% ../nbs/00_core.ipynb #e6f39e80
 _FIELDS = None
 
 def _migrate_0(d):
@@ -172,9 +172,21 @@ _INT_FIELDS = {'rank', 'width', 'height', 'bytes', 'http_status', 'schema_versio
 @delegates(jsons.dump)
 def _dump(o, **kw): return jsons.dump(o, strip_privates=True, **kw)
 
+_PLAIN = (str, int, float, bool, type(None))
+
+def _plain(v):
+    "Whether `v` is made of JSON's own types only"
+    if isinstance(v, _PLAIN): return True
+    if isinstance(v, (list, tuple)): return all(_plain(x) for x in v)
+    if isinstance(v, dict): return all(isinstance(k, str) and _plain(x) for k, x in v.items())
+    return False
+
 def _doc_to_dict(self)->dict:
-    "The record as a plain dict, ready for JSON"
-    return _dump(self)
+    "The record as a plain dict, ready for JSON (keys sorted; `jsons` turns anything unusual in `extra` into JSON)"
+    global _FIELDS
+    _FIELDS = _FIELDS or {f.name for f in fields(Document)}
+    d = {k: getattr(self, k) for k in sorted(_FIELDS)}
+    return d if _plain(d['extra']) else {**d, 'extra': _dump(d['extra'])}
 
 def _doc_from_dict(cls, d:dict)->Document:
     "A Document from a dict, migrating older schemas and keeping unknown keys in `extra`"
@@ -571,7 +583,7 @@ def make_session(**kwargs)->Session:
     "A polite and safe HTTP session (see `Session` for the options)"
     return Session(**kwargs)
 
-# %% ../nbs/00_core.ipynb #b8f36ed2
+# %% ../nbs/00_core.ipynb #470c0ede
 def _classify(e:Exception, url:str)->DownloadError:
     "The `DownloadError` for a requests exception"
     if isinstance(e, DownloadError): return e
@@ -592,46 +604,56 @@ def _as_requests_error(e):
     if isinstance(e, u3.DecodeError): return requests.exceptions.ContentDecodingError(e)
     return requests.ConnectionError(e)
 
-def _abort(r):
-    "Shut the socket under `r` down, which wakes a read blocked on it"
-    try: r.raw.connection.sock.shutdown(socket.SHUT_RDWR)
-    except Exception: pass
+def read_body(r:requests.Response, url:str,
+              max_bytes:int=50_000_000, # refuse longer bodies
+              deadline_at:float|None=None, # `time.monotonic()` by which the body must be complete
+              read_timeout:float=20, # seconds to wait for the next bytes
+             )->bytes:
+    "The body of the streamed response `r`, or a `DownloadError` (too-large, deadline, timeout, truncated)"
+    cl = r.headers.get('Content-Length', '')
+    if cl.isdigit() and int(cl) > max_bytes: raise DownloadError('too-large', f"{url}: {cl} bytes")
+    deadline_at = ifnone(deadline_at, time.monotonic() + 3600)
+    sock = getattr(getattr(r.raw, 'connection', None), 'sock', None)
+    buf = bytearray()
+    import urllib3.exceptions as u3
+    try:
+        while True:
+            left = deadline_at - time.monotonic()
+            if left <= 0: raise DownloadError('deadline', f"{url}: not complete in time", transient=True)
+            if sock is not None and left < read_timeout: sock.settimeout(max(left, 0.01))   # the socket wakes us at the deadline
+            chunk = r.raw.read1(262144, decode_content=True)      # what has arrived, not a full chunk
+            if not chunk: break
+            buf += chunk
+            if len(buf) > max_bytes: raise DownloadError('too-large', f"{url}: more than {max_bytes} bytes")
+    except DownloadError: raise
+    except (u3.ReadTimeoutError, TimeoutError) as e:
+        if time.monotonic() >= deadline_at - 0.02: raise DownloadError('deadline', f"{url}: not complete in time", transient=True) from None
+        raise DownloadError('timeout', f"{url}: {e}", transient=True) from None
+    except (u3.HTTPError, OSError) as e:
+        raise DownloadError('truncated', f"{url}: {type(e).__name__}: {e}", transient=True) from None
+    if cl.isdigit() and len(buf) < int(cl) and not r.headers.get('Content-Encoding'):
+        raise DownloadError('truncated', f"{url}: {len(buf)} of {cl} bytes", transient=True)
+    r._content, r._content_consumed = bytes(buf), True   # read to the end: the connection goes back to the pool
+    return r._content
 
 def fetch_bytes(session:requests.Session, url:str,
                 max_bytes:int=50_000_000, # refuse bodies longer than this
-                deadline:float=60, # seconds for the whole download, connection to last byte
-                chunk_size:int=65536, headers:dict|None=None)->tuple[bytes, requests.Response]:
+                deadline:float=60, # seconds for the body, from when the (last) request was sent to the last byte
+                timeout:tuple|None=None, # (connect, read) seconds; the session's by default
+                headers:dict|None=None)->tuple[bytes, requests.Response]:
     "Body and response of GET `url`; every failure raises a `DownloadError` with a short reason"
-    start, timer = time.monotonic(), None
-    late = lambda: time.monotonic() - start > deadline
+    timeout = ifnone(timeout, getattr(session, 'timeout', (5, 20)))
     try:
-        with session.get(url, stream=True, headers=headers) as r:
+        with session.get(url, stream=True, headers=headers, timeout=timeout) as r:
             if r.status_code >= 400: raise DownloadError(f'http-{r.status_code}', url, transient=r.status_code in RETRY_STATUSES)
-            cl = r.headers.get('Content-Length')
-            if cl and cl.isdigit() and int(cl) > max_bytes: raise DownloadError('too-large', f"{url}: {cl} bytes")
-            timer = threading.Timer(max(0.0, deadline - (time.monotonic() - start)), _abort, (r,))
-            timer.daemon = True; timer.start()
-            buf, n = [], 0
-            while True:
-                chunk = r.raw.read1(chunk_size, decode_content=True)   # what has arrived, not a full chunk: the deadline is seen
-                if not chunk: break
-                buf.append(chunk); n += len(chunk)
-                if n > max_bytes: raise DownloadError('too-large', f"{url}: more than {max_bytes} bytes")
-                if late(): raise DownloadError('deadline', f"{url}: not done after {deadline}s", transient=True)
-            if late(): raise DownloadError('deadline', f"{url}: not done after {deadline}s", transient=True)
-            body = b''.join(buf)
-            if cl and cl.isdigit() and len(body) < int(cl) and not r.headers.get('Content-Encoding'):
-                raise DownloadError('truncated', f"{url}: {len(body)} of {cl} bytes", transient=True)
-            return body, r
+            start = time.monotonic() - r.elapsed.total_seconds()   # when the last attempt (after retries) was sent
+            return read_body(r, url, max_bytes, start + deadline, timeout[1]), r
     except DownloadError: raise
+    except (requests.RequestException, UnsafeURLError) as e: raise _classify(e, url) from e
     except Exception as e:
-        if late(): raise DownloadError('deadline', f"{url}: not done after {deadline}s", transient=True) from e
-        if isinstance(e, (requests.RequestException, UnsafeURLError)): raise _classify(e, url) from e
         if type(e).__module__.startswith(('urllib3', 'http.client')) or isinstance(e, OSError):
             raise _classify(_as_requests_error(e), url) from e
         raise
-    finally:
-        if timer: timer.cancel()
 
 # %% ../nbs/00_core.ipynb #12832900
 import importlib, importlib.metadata as _md

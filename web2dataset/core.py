@@ -22,10 +22,11 @@ from . import __version__
 
 # %% auto #0
 __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', 'PROJECT_URL', 'USER_AGENT', 'RETRY_STATUSES',
-           'Web2DatasetError', 'SearchError', 'SearchBlocked', 'DownloadError', 'UnsafeURLError', 'DatasetError',
-           'normalize_license', 'license_url', 'normalize_url', 'now_iso', 'url_uuid', 'Document', 'atomic_write',
-           'Dataset', 'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'Session',
-           'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress']
+           'TAKEDOWNS', 'TAKEDOWN_KINDS', 'Web2DatasetError', 'SearchError', 'SearchBlocked', 'DownloadError',
+           'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url', 'now_iso', 'url_uuid',
+           'Document', 'atomic_write', 'Dataset', 'image_name', 'private_allowed', 'check_url', 'HostLimiter',
+           'parse_retry_after', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress',
+           'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -705,3 +706,91 @@ def progress(it:Iterable, total:int|None=None, desc:str|None=None, quiet:bool=Fa
     "A tqdm progress bar over `it`, hidden when `quiet`"
     from tqdm.auto import tqdm
     return tqdm(it, total=total, desc=desc, disable=quiet, unit=unit, dynamic_ncols=True, **kwargs)
+
+# %% ../nbs/00_core.ipynb #9bb553e9
+TAKEDOWNS = 'takedowns.jsonl'
+TAKEDOWN_KINDS = ('url', 'domain', 'hash')
+
+def _host(url)->str:
+    "The lower-case host name of `url` ('' when there is none)"
+    try: return (urlsplit(url or '').hostname or '').lower().rstrip('.')
+    except ValueError: return ''
+
+class Takedowns:
+    "The takedown rules of a dataset folder, indexed for matching records"
+    def __init__(self, rules=()): # dicts with `kind` ('url', 'domain', 'hash') and `value`
+        self.rules = list(rules)
+        self.urls = {r['value']: r for r in self.rules if r['kind'] == 'url'}
+        self.uuids = {url_uuid(u): r for u, r in self.urls.items()}
+        self.domains = {r['value']: r for r in self.rules if r['kind'] == 'domain'}
+        self.hashes = {r['value']: r for r in self.rules if r['kind'] == 'hash'}
+
+    def __len__(self): return len(self.rules)
+    def __repr__(self): return f"Takedowns({len(self.urls)} URLs, {len(self.domains)} domains, {len(self.hashes)} hashes)"
+
+    @property
+    def phashes(self)->bool:
+        "Is there a rule on a perceptual hash (so the image's `phash` must be known to check it)?"
+        return any(len(h) == 16 for h in self.hashes)
+
+    def match(self, doc:Document)->dict|None:
+        "The rule that takes `doc` down (by its URLs, their domains or its hashes), else `None`"
+        if doc.uuid in self.uuids: return self.uuids[doc.uuid]
+        for u in (doc.image_url, doc.page_url, doc.extra.get('final_url')):
+            if u and self.urls and normalize_url(u) in self.urls: return self.urls[normalize_url(u)]
+            h = _host(u)
+            while h and self.domains:
+                if h in self.domains: return self.domains[h]
+                h = h.partition('.')[2]
+        orig = doc.extra.get('original') if isinstance(doc.extra.get('original'), dict) else {}
+        for x in (doc.sha256, doc.phash, doc.extra.get('original_sha256'), orig.get('sha256')):
+            if x and str(x).lower() in self.hashes: return self.hashes[str(x).lower()]
+        return None
+
+def load_takedowns(ds)->Takedowns:
+    "The takedown rules recorded in the folder `ds` (a `Dataset` or a path)"
+    ds = ds if isinstance(ds, Dataset) else Dataset(ds, create=False)
+    rules = []
+    if ds.fs.exists(TAKEDOWNS):
+        for line in ds.fs.read(TAKEDOWNS).decode().splitlines():
+            try: r = json.loads(line)
+            except json.JSONDecodeError: continue   # a half-written last line of a killed run
+            if isinstance(r, dict) and r.get('kind') in TAKEDOWN_KINDS and r.get('value'): rules.append(r)
+    return Takedowns(rules)
+
+def is_taken_down(ds, doc:Document)->dict|None:
+    "The takedown rule of folder `ds` that matches `doc`, else `None`"
+    return load_takedowns(ds).match(doc)
+
+# %% ../nbs/00_core.ipynb #8db640bd
+def record_takedowns(ds:Dataset, rules:list)->list:
+    "Append the `rules` not already in the folder's takedowns.jsonl; the new ones"
+    have = {(r['kind'], r['value']) for r in load_takedowns(ds).rules}
+    new = []
+    for r in rules:
+        if (r['kind'], r['value']) not in have: have.add((r['kind'], r['value'])); new.append(r)
+    for r in new: ds.fs.append(TAKEDOWNS, json.dumps(r, ensure_ascii=False) + '\n')
+    return new
+
+def takedown_record(doc:Document, rule:dict)->Document:
+    "`doc` rejected for the takedown `rule`: reason `takedown: <kind>` (the URL stays out of it), no file, the rule in `extra`"
+    return dataclasses.replace(doc, status='rejected', reason=f"takedown: {rule['kind']}", file=None,
+                               extra={**doc.extra, 'rejected_by': 'takedown', 'takedown': rule})
+
+def apply_takedowns(ds:Dataset, takedowns:Takedowns|None=None)->list:
+    "Reject every record the takedowns match and delete its image files; the records taken down now"
+    td = takedowns if takedowns is not None else load_takedowns(ds)
+    if not len(td): return []
+    out = []
+    for d in list(ds.docs()):
+        r = td.match(d)
+        if r is None: continue
+        names = [f'{sub}/{n}' for sub in ('images', 'rejected') for n in list(ds.fs.listdir(sub)) if n.split('.', 1)[0] == d.uuid]
+        done = d.status == 'rejected' and str(d.reason).startswith('takedown')
+        if done and not names: continue
+        for n in names: ds.fs.remove(n)
+        new = takedown_record(d, r)
+        if not done: ds.log_rejection(new, 'takedown', new.reason)
+        ds.update(new)
+        out.append(new)
+    return out

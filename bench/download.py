@@ -20,13 +20,13 @@ from pathlib import Path
 W2D = r'''
 import sys, time, json
 from web2dataset.core import Dataset, Document
-from web2dataset.downloader import BasicDownloader, write_doc
+from web2dataset.downloader import BasicDownloader
 urls, out, threads, processes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 def main():
     ds = Dataset(out)
     with open(urls) as f:
         for line in f:
-            if line.strip(): write_doc(ds, Document(line.strip(), engine='urls'))
+            if line.strip(): ds.update(Document(line.strip(), engine="urls"))
     dl = BasicDownloader(out, threads=threads, max_per_host=None, rate_per_host=None, allow_private=True, quiet=True)
     if processes > 1:
         import concurrent.futures as cf, multiprocessing as mp

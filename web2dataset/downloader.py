@@ -20,8 +20,8 @@ from fastcore.basics import store_attr
 from .core import *
 
 # %% auto #0
-__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'write_doc', 'sniff_format', 'check_image', 'RobotsRules', 'RobotsCache',
-           'optout_reason', 'ConsentSession', 'BasicDownloader', 'fetch', 'download']
+__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'sniff_format', 'check_image', 'RobotsRules', 'RobotsCache', 'optout_reason',
+           'ConsentSession', 'BasicDownloader', 'fetch', 'download']
 
 # %% ../nbs/03_downloader.ipynb #ec7d5c71
 RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
@@ -271,9 +271,6 @@ def _cleaner_list(self:BasicDownloader):
     return self._cleaners
 
 BasicDownloader._state, BasicDownloader._cleaner_list = _state, _cleaner_list
-
-# %% ../nbs/03_downloader.ipynb #60e3a580
-write_doc = Dataset.update   # older name, kept for code that imports it from here
 
 # %% ../nbs/03_downloader.ipynb #d0250302
 def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:

@@ -141,7 +141,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='smaller sizes')
     ap.add_argument('--n-compare', type=int, default=None,
-                    help='hashes for the side-by-side search (default 20 000; imagededup needs ~110 s there and ~45 min at 100 000)')
+                    help='hashes for the side-by-side search (default 20 000; imagededup needs ~1-2 min there and ~16 min at 100 000 on 2 quiet cores)')
     a = ap.parse_args()
     PHash = imagededup_phash()
     print(f"imagededup: {'installed' if PHash else 'not installed (comparisons skipped)'}; {os.cpu_count()} cores")

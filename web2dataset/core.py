@@ -6,12 +6,12 @@ Docs: https://web2dataset.github.io/web2dataset/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #78b88e40
 from __future__ import annotations
-import dataclasses, datetime as dt, email.utils, hashlib, ipaddress, json, logging, os, random, re, socket
+import dataclasses, datetime as dt, email.utils, ipaddress, json, logging, os, random, re, socket
 import tempfile, threading, time, uuid as uuidlib
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jsons, requests

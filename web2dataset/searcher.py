@@ -6,14 +6,14 @@ Docs: https://web2dataset.github.io/web2dataset/searcher.html.md"""
 
 # %% ../nbs/01_searcher.ipynb #767d4034
 from __future__ import annotations
-import csv, dataclasses, gzip, html, importlib, io, itertools, json, os, re, time
+import csv, dataclasses, gzip, html, importlib, itertools, json, os, re, time
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
-from fastcore.basics import ifnone, patch, store_attr
+from fastcore.basics import patch
 
 from .core import *
 

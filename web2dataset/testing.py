@@ -10,7 +10,7 @@ __all__ = ['SHAPES', 'MIMES', 'EXTS', 'PHOTOS', 'LICENSE_URLS', 'GEN_FORMATS', '
            'latency_fn', 'Request', 'as_response', 'LocalWeb', 'bomb_png', 'corrupt_jpeg']
 
 # %% ../nbs/06_testing.ipynb #36637558
-import io, os, re, sys, json, math, time, uuid, zlib, socket, struct, random, hashlib, threading
+import io, re, sys, json, math, time, uuid, zlib, socket, struct, random, hashlib, threading
 import multiprocessing as mp, urllib.request
 from collections import Counter
 from functools import lru_cache
@@ -18,7 +18,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from urllib.parse import urlsplit, parse_qs, urlencode, quote
+from urllib.parse import urlsplit, parse_qs, urlencode
 
 # %% ../nbs/06_testing.ipynb #932d2839
 import numpy as np

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Download benchmark: web2dataset's BasicDownloader against img2dataset, on the same local web, in one run.
 
-    python bench/download.py                      # 2000 images of ~40 KB, 50 ms latency, then 100 000 URLs for peak RSS
-    python bench/download.py --n 500 --big 0      # quick
+    python bench/download.py                      # 2000 images of ~40 KB, 50 ms latency, 3 runs each; then 100 000 URLs for peak RSS
+    python bench/download.py --n 500 --big 0 --repeat 1             # quick
+    python bench/download.py --client curl,threads --dir /dev/shm   # both HTTP clients, outputs in memory
     python bench/download.py --img2dataset /path/to/venv/bin/img2dataset
 
 The local web (`web2dataset.testing.LocalWeb(process=True)`) serves from its own process, so that it does not share
@@ -11,7 +12,12 @@ list and writing every file included), one after the other on the same URL list.
 list too: its process writes the dataset folder (one record per URL) then downloads, validates and records every
 image, per-host limits lifted (`max_per_host=None, rate_per_host=None`, one local host as img2dataset sees it
 without limits). img2dataset runs as the issue asks: `--output_format files --resize_mode no
---disable_all_reencoding True --processes_count 2 --thread_count 64`. Prints images/s for each and the ratio.
+--disable_all_reencoding True --processes_count 2 --thread_count 64`; web2dataset with as many processes
+(`download(processes=2)`). The runs are interleaved; before each, `os.sync()` flushes the files of the last one so
+that its disk writes do not land on the next tool. Prints images/s for each (best and median) and the ratios.
+
+The machine matters: on the 2-CPU development VM the kernel's cost of writing files swings from 0.2 to 1.5 ms per
+image from one run to the next (memory the VM has to fault in again); `--dir /dev/shm` measures the tools without it.
 
 The 100 000-URL run reports the peak resident memory of the web2dataset process (`ru_maxrss`)."""
 import argparse, os, resource, shutil, subprocess, sys, tempfile, time
@@ -21,31 +27,27 @@ W2D = r'''
 import sys, time, json
 from web2dataset.core import Dataset, Document
 from web2dataset.downloader import BasicDownloader
-urls, out, threads, processes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+urls, out, threads, processes, client = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 def main():
     ds = Dataset(out)
     with open(urls) as f:
         for line in f:
             if line.strip(): ds.update(Document(line.strip(), engine="urls"))
-    dl = BasicDownloader(out, threads=threads, max_per_host=None, rate_per_host=None, allow_private=True, quiet=True)
-    if processes > 1:
-        import concurrent.futures as cf, multiprocessing as mp
-        with cf.ProcessPoolExecutor(processes, mp_context=mp.get_context('fork')) as ex:
-            st = dl.download(executor=ex, shard_size=250, max_shards_in_flight=2 * processes)
-    else: st = dl.download()
-    print(json.dumps(st))
+    dl = BasicDownloader(out, client=client, threads=threads, max_per_host=None, rate_per_host=None, allow_private=True, quiet=True)
+    print(json.dumps(dl.download(processes=processes)))
 if __name__ == '__main__': main()
 '''
 
 def _cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+    return r.ru_utime + r.ru_stime, r.ru_stime
 
 def run(cmd, env=None):
-    "Wall time, CPU time (its processes, waited for), exit code and output of `cmd`"
-    t, c = time.perf_counter(), _cpu()
+    "Wall time, CPU time and its system part (its processes, waited for), exit code and output of `cmd`"
+    t, (c, k) = time.perf_counter(), _cpu()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    return time.perf_counter() - t, _cpu() - c, p.returncode, p.stdout + p.stderr
+    c2, k2 = _cpu()
+    return time.perf_counter() - t, c2 - c, k2 - k, p.returncode, p.stdout + p.stderr
 
 def peak_rss_mb(cmd):
     "Run `cmd` in a child that reports its own peak RSS (so that earlier runs do not count)"
@@ -60,7 +62,8 @@ def peak_rss_mb(cmd):
 def count_images(folder):
     return sum(1 for p in Path(folder).rglob('*') if p.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp', '.gif'))
 
-def w2d_cmd(urls, out, threads, processes): return [sys.executable, '-c', W2D, str(urls), str(out), str(threads), str(processes)]
+def w2d_cmd(urls, out, threads, processes, client):
+    return [sys.executable, '-c', W2D, str(urls), str(out), str(threads), str(processes), client]
 
 def i2d_cmd(exe, urls, out):
     return [exe, '--url_list', str(urls), '--output_folder', str(out), '--output_format', 'files', '--resize_mode', 'no',
@@ -77,18 +80,23 @@ def main():
     ap.add_argument('--n', type=int, default=2000, help='images in the side-by-side run')
     ap.add_argument('--latency', type=float, default=0.05, help='seconds per request at the local web')
     ap.add_argument('--image-bytes', type=int, default=40_000)
-    ap.add_argument('--threads', type=int, default=64, help='web2dataset threads per process')
-    ap.add_argument('--processes', type=int, default=1, help='web2dataset worker processes')
-    ap.add_argument('--repeat', type=int, default=1, help='runs of each tool (best and all reported)')
+    ap.add_argument('--client', default='auto', help="web2dataset's HTTP clients, comma-separated: auto (curl when pycurl is installed), curl, threads")
+    ap.add_argument('--threads', type=int, default=128, help='web2dataset downloads in flight per process')
+    ap.add_argument('--processes', type=int, default=2, help='web2dataset worker processes (img2dataset runs 2)')
+    ap.add_argument('--dir', default=None, help='where the outputs go (default: the temporary folder; /dev/shm keeps the disk out)')
+    ap.add_argument('--repeat', type=int, default=3, help='runs of each tool, interleaved (best, median and all reported)')
     ap.add_argument('--big', type=int, default=100_000, help='URLs of the peak-RSS run (0: skip)')
     ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
 
     from web2dataset.testing import LocalWeb
-    tmp = Path(tempfile.mkdtemp(prefix='w2d-bench-'))
+    from web2dataset.downloader import _has_pycurl
+    tmp = Path(tempfile.mkdtemp(prefix='w2d-bench-', dir=a.dir))
     i2d = find_img2dataset(a.img2dataset)
-    print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB, {a.latency * 1000:.0f} ms latency; "
-          f"web2dataset {a.threads} threads x {a.processes} process(es); img2dataset: {i2d or 'not installed'}")
+    clients = [c if c != 'auto' else ('curl' if _has_pycurl() else 'threads') for c in a.client.split(',')]
+    tools = [f'web2dataset-{c}' for c in clients] + (['img2dataset'] if i2d else [])
+    print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB, {a.latency * 1000:.0f} ms latency; outputs in {tmp}; "
+          f"web2dataset: {a.threads} in flight x {a.processes} process(es); img2dataset: {i2d or 'not installed'}")
     try:
         with LocalWeb(process=True, latency=a.latency, image_bytes=a.image_bytes, n_images=8, with_skimage=False,
                       keep_requests=False) as web:
@@ -96,27 +104,32 @@ def main():
             urls.write_text('\n'.join(web.image_urls(a.n)) + '\n')
             res = {}
             for i in range(a.repeat if a.n else 0):
-                for tool in (['web2dataset'] + (['img2dataset'] if i2d else [])):
+                for tool in tools:
                     out = tmp/f'{tool}-{i}'
-                    cmd = w2d_cmd(urls, out, a.threads, a.processes) if tool == 'web2dataset' else i2d_cmd(i2d, urls, out)
-                    wall, cpu, rc, log = run(cmd)
-                    n = count_images(out/'images' if tool == 'web2dataset' else out)
+                    cmd = i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else w2d_cmd(urls, out, a.threads, a.processes, tool.split('-')[1])
+                    os.sync()   # the last run's files reach the disk now, not during this run
+                    wall, cpu, sys_cpu, rc, log = run(cmd)
+                    n = count_images(out if tool == 'img2dataset' else out/'images')
                     if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
-                    res.setdefault(tool, []).append((n / wall, n, wall))
-                    print(f"  {tool:12s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
-                          f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image")
+                    res.setdefault(tool, []).append(n / wall)
+                    print(f"  {tool:17s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
+                          f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image ({1000 * sys_cpu / max(n, 1):.2f} in the kernel)")
                     shutil.rmtree(out, ignore_errors=True)
-            best = {t: max(r)[0] for t, r in res.items()}
-            for t, r in res.items(): print(f"{t:12s} {best[t]:.0f} images/s (best of {len(r)}: {', '.join(f'{x[0]:.0f}' for x in r)})")
-            if 'img2dataset' in best: print(f"ratio web2dataset / img2dataset: {best['web2dataset'] / best['img2dataset']:.2f}x")
+            med = lambda r: sorted(r)[len(r) // 2]
+            for t, r in res.items(): print(f"{t:17s} best {max(r):.0f}, median {med(r):.0f} images/s ({', '.join(f'{x:.0f}' for x in r)})")
+            for t in res:
+                if t != 'img2dataset' and 'img2dataset' in res:
+                    print(f"ratio {t} / img2dataset: best {max(res[t]) / max(res['img2dataset']):.2f}x, median {med(res[t]) / med(res['img2dataset']):.2f}x")
 
             if a.big:
                 urls.write_text('\n'.join(web.image_urls(a.big)) + '\n')
-                out = tmp/'big'
-                wall, rc, peak, log = peak_rss_mb(w2d_cmd(urls, out, a.threads, 1))
-                if rc: print(f"web2dataset exited {rc}:\n{log[-2000:]}")
-                n = count_images(out/'images')
-                print(f"{a.big} URLs: {n} images in {wall:.0f} s = {n / wall:.0f} images/s, peak RSS {peak:.0f} MB")
+                for c in clients:
+                    out = tmp/'big'
+                    wall, rc, peak, log = peak_rss_mb(w2d_cmd(urls, out, a.threads, 1, c))
+                    if rc: print(f"web2dataset exited {rc}:\n{log[-2000:]}")
+                    n = count_images(out/'images')
+                    print(f"{a.big} URLs, {c} client, 1 process: {n} images in {wall:.0f} s = {n / wall:.0f} images/s, peak RSS {peak:.0f} MB")
+                    shutil.rmtree(out, ignore_errors=True)
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 if __name__ == '__main__': main()

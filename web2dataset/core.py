@@ -6,8 +6,8 @@ Docs: https://web2dataset.github.io/web2dataset/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #78b88e40
 from __future__ import annotations
-import dataclasses, datetime as dt, email.utils, ipaddress, json, logging, os, random, re, socket
-import tempfile, threading, time, uuid as uuidlib
+import dataclasses, datetime as dt, email.utils, functools, ipaddress, json, logging, os, random, re, socket
+import itertools, secrets, tempfile, threading, time, uuid as uuidlib
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -209,19 +209,32 @@ def _doc_from_dict(cls, d:dict)->Document:
 
 Document.to_dict = _doc_to_dict
 Document.from_dict = classmethod(_doc_from_dict)
-Document.to_json = lambda self: json.dumps(self.to_dict(), indent=1, ensure_ascii=False)
-Document.to_json.__doc__ = "The record as JSON text"
+Document.to_json = lambda self: json.dumps(self.to_dict(), ensure_ascii=False)
+Document.to_json.__doc__ = "The record as JSON text (one line: `json`'s C encoder only runs without `indent`, 10x faster)"
 Document.from_json = classmethod(lambda cls, s: cls.from_dict(json.loads(s)))
 
 # %% ../nbs/00_core.ipynb #a9fa4eea
 TMP_SUFFIX = '.tmp'
 
+_TMP_TAG, _tmp_count = None, itertools.count()
+
+def _tmp_tag()->str:
+    "A tag no other process (on this machine or another sharing the folder) uses: pid and random bits, new after a fork"
+    global _TMP_TAG
+    if _TMP_TAG is None or _TMP_TAG[0] != os.getpid(): _TMP_TAG = (os.getpid(), f'{os.getpid()}-{secrets.token_hex(4)}')
+    return _TMP_TAG[1]
+
 def atomic_write(path:str|Path, data:bytes|str):
     "Write `data` to `path` through a temporary file in the same folder and `os.replace`"
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=TMP_SUFFIX)
+    path = str(path)
+    head, _, name = path.rpartition(os.sep)
+    tmp = f'{head}{os.sep if head else ""}.{name}.{_tmp_tag()}-{next(_tmp_count)}{TMP_SUFFIX}'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)   # a name of our own: no mkstemp search (5x faster)
     try:
-        with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data)
+        try:
+            view = memoryview(data.encode() if isinstance(data, str) else data)
+            while view: view = view[os.write(fd, view):]   # a regular file may take less than all in one write
+        finally: os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         try: os.unlink(tmp)
@@ -231,13 +244,14 @@ def atomic_write(path:str|Path, data:bytes|str):
 # %% ../nbs/00_core.ipynb #448b629e
 class _LocalFS:
     "File operations on a local folder, every write atomic"
-    def __init__(self, root): self.root = Path(root).expanduser()
+    def __init__(self, root): self.root = Path(root).expanduser(); self._s = str(self.root)
     def path(self, rel): return self.root/rel
     def makedirs(self, rel=''): (self.root/rel).mkdir(parents=True, exist_ok=True)
     def exists(self, rel): return (self.root/rel).exists()
     def isdir(self, rel=''): return (self.root/rel).is_dir()
-    def read(self, rel): return (self.root/rel).read_bytes()
-    def write(self, rel, data): atomic_write(self.root/rel, data)
+    def read(self, rel):
+        with open(f'{self._s}/{rel}', 'rb') as f: return f.read()
+    def write(self, rel, data): atomic_write(f'{self._s}/{rel}', data)
     def put(self, rel, local):
         "Move the local file `local` into place at `rel`"
         os.replace(local, self.root/rel)
@@ -466,14 +480,19 @@ def check_url(url:str, allow_private:bool|Iterable[str]|None=None)->str:
     try: port = p.port or (443 if p.scheme.lower() == 'https' else 80)
     except ValueError: raise UnsafeURLError(f"refusing {url!r}: bad port") from None
     for a in _resolve(host, port):
-        ip = ipaddress.ip_address(a.split('%')[0])
-        if getattr(ip, 'ipv4_mapped', None): ip = ip.ipv4_mapped
-        if ip in _METADATA_IPS or ip.is_link_local:
-            raise UnsafeURLError(f"refusing {url!r}: {host} resolves to {ip}, a link-local or cloud metadata address (never fetched)")
-        if not allowed and (not ip.is_global or ip.is_multicast):
-            raise UnsafeURLError(f"refusing {url!r}: {host} resolves to the non-public address {ip} "
-                                 "(pass allow_private=True or set WEB2DATASET_ALLOW_PRIVATE=1 for local use)")
+        if why := _address_problem(a, allowed): raise UnsafeURLError(f"refusing {url!r}: {host} {why}")
     return url
+
+@functools.lru_cache(maxsize=4096)
+def _address_problem(a:str, allowed:bool)->str|None:
+    "Why the address `a` is refused (`allowed`: private addresses are), or None (kept: a downloader asks for every image)"
+    ip = ipaddress.ip_address(a.split('%')[0])
+    if getattr(ip, 'ipv4_mapped', None): ip = ip.ipv4_mapped
+    if ip in _METADATA_IPS or ip.is_link_local: return f"resolves to {ip}, a link-local or cloud metadata address (never fetched)"
+    if not allowed and (not ip.is_global or ip.is_multicast):
+        return (f"resolves to the non-public address {ip} "
+                "(pass allow_private=True or set WEB2DATASET_ALLOW_PRIVATE=1 for local use)")
+    return None
 
 # %% ../nbs/00_core.ipynb #8244c276
 class HostLimiter:
@@ -489,16 +508,21 @@ class HostLimiter:
         if self.rate is None: return 0 if f == 1 else 0.05 * f
         return f / self.rate
 
+    def reserve(self, host:str)->float:
+        "Book the next start slot of `host` without waiting (the rate only); the monotonic time it is at"
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next.get(host, now))
+            self._next[host] = start + self._interval(host)
+        return start
+
     def acquire(self, host:str)->float:
         "Wait until a request to `host` may start; the monotonic time it was scheduled for"
         if self.concurrency:
             with self._lock: sem = self._sems.setdefault(host, threading.BoundedSemaphore(self.concurrency))
             sem.acquire()
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next.get(host, now))
-            self._next[host] = start + self._interval(host)
-        if start > now: time.sleep(start - now)
+        start = self.reserve(host)
+        if start > time.monotonic(): time.sleep(start - time.monotonic())
         return start
 
     def release(self, host:str):

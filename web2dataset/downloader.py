@@ -6,18 +6,21 @@ Docs: https://web2dataset.github.io/web2dataset/downloader.html.md"""
 
 # %% ../nbs/03_downloader.ipynb #53f9d7ed
 from __future__ import annotations
-import dataclasses, functools, hashlib, io, os, queue, re, threading, time
-from collections import Counter
+import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, os, queue, re, sys, threading, time, uuid as uuidlib
+from collections import Counter, defaultdict, deque
 from concurrent.futures import Executor, FIRST_COMPLETED, wait
 from contextlib import nullcontext
 from itertools import islice
+from types import SimpleNamespace
 from typing import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from fastcore.basics import store_attr
 
 from .core import *
+from .core import _resolve
+
 
 # %% auto #0
 __all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'sniff_format', 'check_image', 'RobotsRules', 'RobotsCache', 'optout_reason',
@@ -187,6 +190,11 @@ class _HostSlots:
             with self._lock: s = self._d.setdefault(host, threading.BoundedSemaphore(self.n))
         return s
 
+def _has_pycurl()->bool:
+    "Is pycurl (the curl client) importable?"
+    import importlib.util
+    return importlib.util.find_spec('pycurl') is not None
+
 REJECT_REASONS = {'not-an-image', 'empty', 'svg', 'unsupported-format', 'corrupt', 'too-many-pixels', 'too-small',
                   'too-large', 'unsafe-url', 'robots-disallowed', 'noai', 'noimageai', 'noindex', 'noimageindex',
                   'tdm-reservation'}
@@ -195,7 +203,8 @@ class BasicDownloader:
     "Download the `found` documents of a dataset folder: concurrent, polite, validated, consent-aware and resumable"
     def __init__(self, path, # dataset folder or fsspec URL (`s3://bucket/ds`...)
                  cleaners=None, # image cleaners run on each image as it arrives (names, classes or instances)
-                 threads:int=64, # download threads (per worker process)
+                 client:str='auto', # HTTP client: 'curl' (libcurl, `pip install "web2dataset[fast]"`), 'threads' (requests), 'auto': curl if installed
+                 threads:int=64, # downloads in flight per worker process (threads, or transfers of the curl client)
                  max_per_host:int|None=4, # downloads in flight per host (None: no cap)
                  rate_per_host:float|None=None, # request starts per second per host (None: no cap)
                  timeout:tuple=(5, 20), # connect and read timeouts, seconds
@@ -217,6 +226,8 @@ class BasicDownloader:
                  storage_options:dict|None=None, # fsspec options of a remote folder
                 ):
         if threads < 1: raise ValueError(f"threads must be at least 1, not {threads}")
+        if client not in ('auto', 'curl', 'threads'): raise ValueError(f"client must be 'auto', 'curl' or 'threads', not {client!r}")
+        if client == 'curl' and not _has_pycurl(): raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
         if max_per_host is not None and max_per_host < 1: raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
         if rate_per_host is not None and rate_per_host <= 0: raise ValueError(f"rate_per_host must be positive or None, not {rate_per_host}")
         if encode_format is not None and str(encode_format).upper() not in ('JPEG', 'PNG', 'WEBP'):
@@ -232,12 +243,17 @@ class BasicDownloader:
         self._cleaners = None
         self._takedowns = None   # the folder's takedown rules, read once per `download`
         self._local = None
+        self._token = None       # names this downloader's per-process state in the workers of an executor
 
     def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k not in ('_local', 'ds')}
     def __setstate__(self, d):
         self.__dict__.update(d, _local=None)
         self.ds = Dataset(self.path, create=False, **self.storage_options)
     def __repr__(self): return f"BasicDownloader({self.path!r})"
+    @property
+    def client_name(self)->str:
+        "The HTTP client this downloader runs: 'curl' or 'threads'"
+        return ('curl' if _has_pycurl() else 'threads') if self.client == 'auto' else self.client
 
 # %% ../nbs/03_downloader.ipynb #c70cde37
 _STATE_LOCK = threading.Lock()
@@ -249,16 +265,22 @@ def _read_env_once(s:requests.Session):
     ca = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
     if ca: s.verify = ca
 
+_PROCESS_STATES = {}   # token -> state: the shards of one download that a worker process runs share one state
+
 def _state(self:BasicDownloader):
     "This process's session, robots cache and host slots (made once, by the first thread that asks)"
     if self._local is not None: return self._local
     with _STATE_LOCK:
         if self._local is not None: return self._local
+        if self._token in _PROCESS_STATES: self._local = _PROCESS_STATES[self._token]; return self._local
         s = ConsentSession(user_agent=self.user_agent, timeout=self.timeout, retries=self.retries,
                            allow_private=self.allow_private, limiter=HostLimiter(rate=self.rate_per_host))
         _read_env_once(s)
         if self.robots: s.robots = RobotsCache(s)
         self._local = dict(session=s, slots=_HostSlots(self.max_per_host))
+        if self._token:
+            while len(_PROCESS_STATES) >= 4: _PROCESS_STATES.pop(next(iter(_PROCESS_STATES)))   # a long-lived worker keeps a few
+            _PROCESS_STATES[self._token] = self._local
         return self._local
 
 def _cleaner_list(self:BasicDownloader):
@@ -297,18 +319,22 @@ def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, qual
         im.save(b, out, **(dict(quality=quality) if out in ('JPEG', 'WEBP') else {}))
         return b.getvalue(), out, *im.size
 
-def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
+def _finish(self:BasicDownloader, doc:Document,
+            data:bytes|None=None, # the body of the last response
+            status:int|None=None, # its HTTP status
+            headers=None, # its headers (what `optout_reason` reads)
+            final_url:str|None=None, # the URL the redirects ended at
+            error:DownloadError|None=None, # or how the GET failed
+           )->tuple[Document, bytes|None]:
     "The final record of `doc` (downloaded, failed or rejected) and the kept bytes; the image is written, the record not"
     extra = {k: v for k, v in doc.extra.items() if k not in ('transient', 'error')}
-    status = None
     try:
-        data, r = self.fetch(doc.image_url)
-        status = r.status_code
-        why = optout_reason(r.raw.headers if r.raw is not None else r.headers, self.noai, self.noindex, self.tdm)
+        if error is not None: raise error
+        why = optout_reason(headers, self.noai, self.noindex, self.tdm)
         if why: raise DownloadError(why, doc.image_url)
         fmt, w, h = check_image(data, self.max_pixels, self.min_side)
-        info = dict(content_type=r.headers.get('Content-Type'))
-        if r.url != doc.image_url: info['final_url'] = r.url
+        info = dict(content_type=headers.get('Content-Type'))
+        if final_url and final_url != doc.image_url: info['final_url'] = final_url
         if self.max_side or self.encode_format:
             new, fmt2, w2, h2 = _encode(data, fmt, self.max_side, self.encode_format, self.quality)
             if new is not data:
@@ -317,6 +343,7 @@ def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
     except DownloadError as e:
         kind = 'rejected' if e.reason in REJECT_REASONS else 'failed'
         extra.update(error=str(e)[:500], **({'transient': e.transient} if kind == 'failed' else {}))
+        if status is None and re.fullmatch(r'http-\d{3}', e.reason): status = int(e.reason[5:])
         return dataclasses.replace(doc, status=kind, reason=e.reason, http_status=status, file=None,
                                    downloaded_at=now_iso(), extra=extra), None
     kept = dataclasses.replace(doc, status='downloaded', reason=None, width=w, height=h, format=fmt, bytes=len(data),
@@ -335,9 +362,13 @@ def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Docum
         doc = dataclasses.replace(doc, phash=phash(data))
     return doc, td.match(doc)
 
-BasicDownloader._takedown_after = _takedown_after
+def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
+    "Fetch `doc`'s image with the thread client (core's session) and finish its record"
+    try: data, r = self.fetch(doc.image_url)
+    except DownloadError as e: return self._finish(doc, error=e)
+    return self._finish(doc, data, r.status_code, r.raw.headers if r.raw is not None else r.headers, r.url)
 
-BasicDownloader._process = _process
+BasicDownloader._takedown_after, BasicDownloader._finish, BasicDownloader._process = _takedown_after, _finish, _process
 
 # %% ../nbs/03_downloader.ipynb #23b0c6d4
 def _pending(doc:Document, retry_failed:bool)->bool:
@@ -349,35 +380,52 @@ def _uncleaned(doc:Document, cleaners:list)->bool:
     from web2dataset.cleaner import ImageCleaner
     return not {c.name for c in cleaners if isinstance(c, ImageCleaner)} <= set(doc.extra.get('cleaned_by') or [])
 
-def _one(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable[str]=())->tuple:
-    "Download the document `uuid` if pending; `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
+def _drop_strays(ds:Dataset, doc:Document, stray:Iterable[str]):
+    for name in stray:
+        if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
+
+def _todo(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable[str]=()):
+    "The document `uuid` if it is to be fetched; else the outcome of settling it without a request (done, taken down)"
     ds = self.ds
     try: doc = ds.get(uuid)
     except KeyError: return None
-    nbytes = None
     if _pending(doc, retry_failed):
         rule = self._takedowns.match(doc) if self._takedowns else None
-        if rule is not None: doc, data = takedown_record(doc, rule), None   # taken down: not a single request
-        else:
-            try: doc, data = self._process(doc)
-            except Exception as e:   # a bug or a broken dependency: record it rather than lose the document
-                logger.warning("unexpected error downloading %s: %s: %s", doc.image_url, type(e).__name__, e)
-                doc, data = dataclasses.replace(doc, status='failed', reason='error', file=None,
-                                                extra={**doc.extra, 'transient': True, 'error': f"{type(e).__name__}: {e}"[:500]}), None
-        if doc.status == 'rejected': ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
-        ds.update(doc)
-        nbytes = (doc.bytes or 0) if doc.status == 'downloaded' else 0
-        if doc.status == 'downloaded' and self._cleaner_list():
-            from web2dataset.cleaner import clean_one
-            doc = clean_one(ds, doc, self._cleaner_list(), data=data)
-    elif _uncleaned(doc, self._cleaner_list()):   # downloaded by a run killed before its cleaners ran
+        if rule is None: return doc
+        return self._settle(takedown_record(doc, rule), None, stray)   # taken down: not a single request
+    if _uncleaned(doc, self._cleaner_list()):   # downloaded by a run killed before its cleaners ran
         from web2dataset.cleaner import clean_one
         doc = clean_one(ds, doc, self._cleaner_list())
-    for name in stray:
-        if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
+    _drop_strays(ds, doc, stray)
+    return doc.status, doc.reason, None
+
+def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes|None]:
+    "`f(doc, *args)`; an unexpected error (a bug, a broken dependency) is recorded as a transient failure, not lost"
+    try: return f(doc, *args)
+    except Exception as e:
+        logger.warning("unexpected error downloading %s: %s: %s", doc.image_url, type(e).__name__, e)
+        return dataclasses.replace(doc, status='failed', reason='error', file=None,
+                                   extra={**doc.extra, 'transient': True, 'error': f"{type(e).__name__}: {e}"[:500]}), None
+
+def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[str]=())->tuple:
+    "Log, record and clean the finished `doc` (`data`: its kept bytes); `(status, reason, new bytes)`"
+    ds = self.ds
+    if doc.status == 'rejected': ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
+    ds.update(doc)
+    nbytes = (doc.bytes or 0) if doc.status == 'downloaded' else 0
+    if doc.status == 'downloaded' and self._cleaner_list():
+        from web2dataset.cleaner import clean_one
+        doc = clean_one(ds, doc, self._cleaner_list(), data=data)
+    _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, nbytes
 
-BasicDownloader._one = _one
+def _one(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable[str]=())->tuple:
+    "Download the document `uuid` if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
+    todo = self._todo(uuid, retry_failed, stray)
+    if not isinstance(todo, Document): return todo
+    return self._settle(*self._safely(todo, self._process), stray)
+
+BasicDownloader._todo, BasicDownloader._safely, BasicDownloader._settle, BasicDownloader._one = _todo, _safely, _settle, _one
 
 # %% ../nbs/03_downloader.ipynb #a6ebe39f
 def _tally(c:Counter, res):
@@ -390,7 +438,8 @@ def _tally(c:Counter, res):
         if reason and reason.startswith('takedown'): c['taken_down'] += 1
 
 def _run(self:BasicDownloader, uuids:Iterable[str], retry_failed:bool=False, strays:dict|None=None, on_done=None)->Counter:
-    "Download `uuids` with `threads` threads; the tally of outcomes"
+    "Download `uuids` with the client (`threads` threads, or the curl client's transfers); the tally of outcomes"
+    if self.client_name == 'curl': return _CurlClient(self, retry_failed, strays, on_done).run(uuids)
     strays, tally, lock, errors = strays or {}, Counter(), threading.Lock(), []
     jobs = queue.Queue(self.threads * 4)
     def work():
@@ -418,6 +467,246 @@ def _shard(self:BasicDownloader, uuids:list, retry_failed:bool=False, strays:dic
 
 BasicDownloader._run, BasicDownloader._shard = _run, _shard
 
+# %% ../nbs/03_downloader.ipynb #baed914a
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+class _Headers:
+    "The headers of one response, several values per name, any case (what `optout_reason` reads)"
+    __slots__ = ('d',)
+    def __init__(self): self.d = {}
+    def line(self, raw:bytes):
+        s = raw.decode('latin-1').strip()
+        if s.startswith('HTTP/'): self.d.clear()   # a new response (after a `100 Continue`)
+        else:
+            k, sep, v = s.partition(':')
+            if sep: self.d.setdefault(k.strip().lower(), []).append(v.strip())
+    def getlist(self, k): return self.d.get(k.lower(), [])
+    def get(self, k, default=None): v = self.d.get(k.lower()); return v[0] if v else default
+
+class _Transfer:
+    "One GET of the curl client, from its first hop to its last attempt: an image (`doc`) or a robots.txt (`origin`)"
+    __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size', 'headers', 'too_large')
+    def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60):
+        self.doc, self.stray, self.origin, self.url, self.max_bytes, self.deadline = doc, stray, origin, url, max_bytes, deadline
+        self.hops = self.attempt = 0
+    def reset(self): self.buf, self.size, self.headers, self.too_large = [], 0, _Headers(), False
+    def write(self, chunk:bytes):
+        self.size += len(chunk)
+        if self.size > self.max_bytes: self.too_large = True; return 0   # anything but len(chunk) aborts the transfer
+        self.buf.append(chunk)
+
+def _ca_bundle()->str|None:
+    "The CA file requests would use: `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, else certifi's"
+    ca = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
+    if ca: return ca
+    try: import certifi
+    except ImportError: return None
+    return certifi.where()
+
+@functools.lru_cache(maxsize=4096)
+def _is_address(host:str)->bool:
+    try: ipaddress.ip_address(host); return True
+    except ValueError: return False
+
+def _pin(url:str)->str|None:
+    "libcurl's `RESOLVE` entry that makes it connect to the addresses `check_url` approved, so DNS cannot answer twice"
+    u = urlsplit(url)
+    host = u.hostname or ''
+    if _is_address(host): return None
+    port = u.port or (443 if u.scheme.lower() == 'https' else 80)
+    addrs = sorted(a.split('%')[0] for a in _resolve(host, port))   # cached by check_url a moment ago
+    return f"{host}:{port}:{','.join(f'[{a}]' if ':' in a else a for a in addrs)}"
+
+_RETRY_CODES = {7, 35, 52, 55, 56}   # could not connect, TLS handshake, empty reply, send and receive errors
+
+class _CurlClient:
+    "Download uuids with libcurl's multi interface: one thread, `threads` transfers in flight, the thread client's checks"
+    def __init__(self, dl:BasicDownloader, retry_failed:bool=False, strays:dict|None=None, on_done=None):
+        import pycurl
+        self.pc, self.dl, self.retry_failed, self.strays, self.on_done = pycurl, dl, retry_failed, strays or {}, on_done
+        self.session = dl._state()['session']   # its limiter, retry policy and robots cache are shared with the thread client
+        self.limiter, self.robots = self.session.limiter, self.session.robots
+        self.multi = pycurl.CurlMulti()
+        self.idle, self.busy = [self._handle() for _ in range(dl.threads)], {}   # handles; busy: handle -> transfer
+        self.active = 0                          # documents taken from the folder and not settled yet
+        self.per_host, self.host_queue = Counter(), defaultdict(deque)   # image transfers holding / awaiting a host slot
+        self.timers, self.seq = [], itertools.count()   # heap of (when, n, action, transfer): rate slots, retry delays
+        self.robots_wait, self.ready = {}, deque()      # transfers awaiting a robots.txt / a free handle
+        self.tally = Counter()
+
+    def _handle(self):
+        pc, dl = self.pc, self.dl
+        c = pc.Curl()
+        c.setopt(pc.NOSIGNAL, 1)
+        c.setopt(pc.USERAGENT, dl.user_agent or USER_AGENT)
+        c.setopt(pc.FOLLOWLOCATION, 0)                 # we follow redirects: each hop is checked like the first
+        c.setopt(pc.CONNECTTIMEOUT_MS, int(dl.timeout[0] * 1000))
+        c.setopt(pc.LOW_SPEED_LIMIT, 1)                # the read timeout: no byte for that long
+        c.setopt(pc.LOW_SPEED_TIME, max(1, math.ceil(min(dl.timeout[1], dl.deadline))))
+        c.setopt(pc.ACCEPT_ENCODING, '')              # what libcurl decodes; bodies are counted decoded
+        if ca := _ca_bundle(): c.setopt(pc.CAINFO, ca)
+        return c
+
+    def run(self, uuids:Iterable[str])->Counter:
+        "Download `uuids`; the tally of outcomes"
+        it, more, cap = iter(uuids), True, 4 * self.dl.threads
+        try:
+            while True:
+                while more and self.active < cap:      # a bounded window of documents: memory stays flat
+                    u = next(it, None)
+                    if u is None: more = False; break
+                    stray = self.strays.get(u, ())
+                    todo = self.dl._todo(u, self.retry_failed, stray)
+                    if not isinstance(todo, Document): self._report(todo); continue
+                    self.active += 1
+                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes, deadline=self.dl.deadline))
+                self._fire_timers()
+                self._perform()
+                if not more and not self.active: return self.tally
+                if self.active >= cap or not more:
+                    if not (self.busy or self.timers or self.ready):
+                        raise RuntimeError("curl client: documents are waiting on nothing (a bug); the run stops, nothing is lost")
+                    self._wait()
+        finally: self._close()
+
+    def _report(self, res):
+        _tally(self.tally, res)
+        if self.on_done: self.on_done(res)
+
+    def _go(self, t:_Transfer):
+        "Check `t`'s URL (safety, then robots.txt for images) and queue it for a slot of its host"
+        try: check_url(t.url, self.dl.allow_private)
+        except UnsafeURLError as e: return self._end(t, error=DownloadError('unsafe-url', str(e)))
+        except DownloadError as e: return self._end(t, error=e)
+        u = urlsplit(t.url)
+        if t.doc is not None and self.robots is not None and u.path != '/robots.txt':
+            rules = self._robots_rules(u, t)
+            if rules is None: return                    # waiting for the host's robots.txt
+            if isinstance(rules, Exception): return self._end(t, error=rules)
+            if not rules.allowed(t.url): return self._end(t, error=DownloadError('robots-disallowed', t.url))
+        t.host = u.hostname or ''
+        if t.doc is not None and self.dl.max_per_host and self.per_host[t.host] >= self.dl.max_per_host:
+            self.host_queue[t.host].append(t)
+        else: self._slot(t)
+
+    def _slot(self, t:_Transfer):
+        "`t` takes a slot of its host, then starts when the host's rate allows"
+        if t.doc is not None: self.per_host[t.host] += 1
+        when = self.limiter.reserve(t.host)
+        if when > time.monotonic() + 0.001: self._later(when, self._start, t)
+        else: self._start(t)
+
+    def _start(self, t:_Transfer):
+        if not self.idle: self.ready.append(t); return
+        pc, c = self.pc, self.idle.pop()
+        t.reset()
+        c.setopt(pc.URL, t.url)
+        c.setopt(pc.WRITEFUNCTION, t.write)
+        c.setopt(pc.HEADERFUNCTION, t.headers.line)
+        c.setopt(pc.TIMEOUT_MS, int(t.deadline * 1000))      # the total deadline of this attempt
+        c.setopt(pc.MAXFILESIZE_LARGE, t.max_bytes)          # refused from Content-Length, before the body
+        pin = _pin(t.url)
+        if pin: c.setopt(pc.RESOLVE, [pin])
+        self.busy[c] = t
+        self.multi.add_handle(c)
+
+    def _later(self, when:float, action, t:_Transfer): heapq.heappush(self.timers, (when, next(self.seq), action, t))
+
+    def _fire_timers(self):
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now:
+            _, _, action, t = heapq.heappop(self.timers)
+            action(t)
+
+    def _perform(self):
+        m, pc = self.multi, self.pc
+        while m.perform()[0] == pc.E_CALL_MULTI_PERFORM: pass
+        while True:
+            left, ok, bad = m.info_read()
+            for c in ok: self._ended(c, 0, '')
+            for c, code, msg in bad: self._ended(c, code, msg)
+            if not left: break
+
+    def _wait(self):
+        wait = 1.0
+        if self.timers: wait = min(wait, max(0.0, self.timers[0][0] - time.monotonic()))
+        if (ct := self.multi.timeout()) >= 0: wait = min(wait, ct / 1000)
+        if self.busy: self.multi.select(wait)
+        elif wait > 0: time.sleep(wait)
+
+    def _ended(self, c, code:int, msg:str):
+        "A transfer ended: free its handle and host slot, then redirect, retry or finish it"
+        pc, t = self.pc, self.busy.pop(c)
+        self.multi.remove_handle(c)
+        status, elapsed = c.getinfo(pc.RESPONSE_CODE) or None, c.getinfo(pc.TOTAL_TIME)
+        self.idle.append(c)
+        if t.doc is not None:
+            self.per_host[t.host] -= 1
+            if q := self.host_queue.get(t.host): self._slot(q.popleft())
+        if self.ready: self._start(self.ready.popleft())
+        if code: err, retry = self._error(t, code, msg, status, elapsed)
+        elif status in _REDIRECTS and t.headers.get('Location'):
+            t.hops += 1
+            if t.hops > self.session.max_redirects: return self._end(t, status, error=DownloadError('redirect-loop', t.url))
+            t.url, t.attempt = urljoin(t.url, t.headers.get('Location')), 0
+            return self._go(t)
+        elif status in RETRY_STATUSES: err, retry = DownloadError(f'http-{status}', t.url, transient=True), True
+        elif status >= 400: return self._end(t, status, error=DownloadError(f'http-{status}', t.url))
+        else: return self._end(t, status, data=b''.join(t.buf), headers=t.headers, final_url=t.url)
+        if not retry or t.attempt >= self.session.retries: return self._end(t, status, error=err)
+        wait = self.session._delay(t.attempt, SimpleNamespace(headers=t.headers) if status else None)
+        if status in (429, 503): self.limiter.slow_down(t.host)
+        if status: self.limiter.wait_until(t.host, time.monotonic() + wait)
+        t.attempt += 1
+        logger.info("retrying %s in %.1fs after %s", t.url, wait, f'HTTP {status}' if status else msg)
+        self._later(time.monotonic() + wait, self._go, t)
+
+    def _error(self, t:_Transfer, code:int, msg:str, status:int|None, elapsed:float)->tuple[DownloadError, bool]:
+        "The `DownloadError` for libcurl's error `code`, and whether the request is retried"
+        what = f"{t.url}: {msg}"
+        if t.too_large or code == 63: return DownloadError('too-large', f"{t.url}: more than {t.max_bytes} bytes"), False
+        if code == 28:
+            if msg.startswith('Connection timed out'): return DownloadError('timeout', what, transient=True), True
+            if msg.startswith('Operation too slow'): return DownloadError('timeout', what, transient=True), False
+            return DownloadError('deadline', f"{t.url}: not complete in {t.deadline:g} s", transient=True), False
+        if code in (18, 61) or (code in _RETRY_CODES and status): return DownloadError('truncated', what, transient=True), False
+        if code in _RETRY_CODES: return DownloadError('connection', what, transient=True), True
+        if code == 3: return DownloadError('bad-url', what), False
+        return DownloadError('connection', f"{what} (libcurl error {code})", transient=True), False
+
+    def _end(self, t:_Transfer, status:int|None=None, data:bytes|None=None, headers=None, final_url:str|None=None,
+             error:DownloadError|None=None):
+        "`t` is over: settle its document (record, log, cleaners), or keep the robots.txt it fetched"
+        if t.doc is None: return self._robots_done(t, data, error)
+        doc, kept = self.dl._safely(t.doc, self.dl._finish, data, status, headers, final_url, error)
+        self.active -= 1
+        self._report(self.dl._settle(doc, kept, t.stray))
+
+    def _robots_rules(self, u, t:_Transfer):
+        "The rules of `t`'s origin, the error that reading them ended with, or None while they are fetched (`t` waits)"
+        origin = f'{u.scheme.lower()}://{u.netloc.lower()}'
+        hit = self.robots._rules.get(origin)
+        if hit is not None and time.monotonic() <= hit[0]: return hit[1]
+        if origin in self.robots_wait: self.robots_wait[origin].append(t); return None
+        self.robots_wait[origin] = [t]
+        self._go(_Transfer(f'{origin}/robots.txt', origin=origin, max_bytes=self.robots.max_bytes, deadline=30))
+        return None
+
+    def _robots_done(self, t:_Transfer, data:bytes|None, error:DownloadError|None):
+        "Keep the rules (as `RobotsCache` does: a 4xx allows all, an unreachable file fails for a while), then go on"
+        rc = self.robots
+        if error is None: r = RobotsRules(data.decode('utf-8', 'replace'), rc.agent)
+        elif re.fullmatch(r'http-4\d\d', error.reason): r = RobotsRules('', rc.agent)
+        elif error.reason in ('unsafe-url', 'bad-url'): r = error
+        else: r = DownloadError('robots-unavailable', f"{t.url}: {error}", transient=True)
+        rc._rules[t.origin] = (time.monotonic() + (rc.fail_ttl if isinstance(r, Exception) else rc.ttl), r)
+        for w in self.robots_wait.pop(t.origin, []): self._go(w)
+
+    def _close(self):
+        for c in list(self.busy): self.multi.remove_handle(c)
+        for c in [*self.busy, *self.idle]: c.close()
+        self.multi.close()
+
 # %% ../nbs/03_downloader.ipynb #9e805e2a
 def _chunks(it, n):
     it = iter(it)
@@ -443,23 +732,34 @@ def download(self:BasicDownloader,
              executor:Executor|None=None, # run shards on this executor (processes, a Dask cluster...)
              shard_size:int=1000, # documents per shard with an executor
              max_shards_in_flight:int|None=None, # default: 2 per executor worker, at least 4
+             processes:int|None=None, # run shards in this many local worker processes (None or 1: in this process)
             )->dict:
     "Download every pending document of the folder; statistics, also written to `stats.json`"
+    if processes is not None and processes < 1: raise ValueError(f"processes must be at least 1 or None, not {processes}")
+    if processes and processes > 1 and executor is None:
+        import concurrent.futures as cf, multiprocessing as mp
+        ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
+        n = sum(1 for _ in self.ds.uuids())
+        with cf.ProcessPoolExecutor(processes, mp_context=ctx) as ex:
+            return self.download(retry_failed, ex, min(shard_size, max(50, math.ceil(n / (4 * processes)))), max_shards_in_flight)
     ds, t0 = self.ds, time.monotonic()
     ds.fs.makedirs('images')
     n_tmp = ds.clean_temp()
     if n_tmp: logger.info("removed %d temporary files left by an earlier run", n_tmp)
     self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
+    self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session and robots cache
     uuids, strays = list(ds.uuids()), _strays(ds)
     tally = Counter()
     bar = progress(None, total=len(uuids), desc='download', quiet=self.quiet)
-    def show(done=1):
-        bar.update(done)
-        if bar.n % 100 < done or bar.n == bar.total:
-            bar.set_postfix(failed=tally['status:failed'], rejected=tally['status:rejected'], refresh=False)
+    seen, live = [0], Counter()   # documents done, and failures seen as they happen (in this process)
+    def show(done=1, res=None):
+        if res: live[res[0]] += 1
+        bar.update(done); seen[0] += done
+        if seen[0] % 100 < done or seen[0] == len(uuids):
+            bar.set_postfix(failed=live['failed'] + tally['status:failed'], rejected=live['rejected'] + tally['status:rejected'], refresh=False)
     try:
         if executor is None:
-            def on_done(res): show()
+            def on_done(res): show(1, res)
             tally += self._run(uuids, retry_failed, strays, on_done)
         else:
             inflight = max_shards_in_flight or max(4, 2 * (getattr(executor, '_max_workers', 0) or 2))

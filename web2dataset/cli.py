@@ -366,7 +366,7 @@ def download(path:str, # dataset folder
              allow_private:bool=False, # reach private and loopback addresses
              quiet:bool=False, # no progress bars, no summary
             ):
-    "Download the images of the records found (resumable; takedowns are skipped)"
+    "Download the images of the records found, or of a URL list (resumable; takedowns are skipped)"
     docs = None
     if urls:
         from web2dataset.searcher import UrlListSearcher

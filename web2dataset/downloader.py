@@ -121,13 +121,16 @@ class RobotsCache:
                  max_bytes:int=2_000_000):
         store_attr()
         self._rules, self._locks, self._lock = {}, {}, threading.Lock()
+        self._fetching = threading.local()   # this thread is fetching a robots.txt: its redirect hops are not checked
 
     def _fetch(self, origin):
+        self._fetching.on = True
         try: body, _ = fetch_bytes(self.session, f'{origin}/robots.txt', max_bytes=self.max_bytes, deadline=30)
         except DownloadError as e:
             if re.fullmatch(r'http-4\d\d', e.reason): return RobotsRules('', self.agent)
             if e.reason in ('unsafe-url', 'bad-url'): return e
             return DownloadError('robots-unavailable', f"{origin}/robots.txt: {e}", transient=True)
+        finally: self._fetching.on = False
         return RobotsRules(body.decode('utf-8', 'replace'), self.agent)
 
     def rules(self, url:str)->RobotsRules:
@@ -147,7 +150,7 @@ class RobotsCache:
 
     def check(self, url:str):
         "Raise `DownloadError('robots-disallowed')` when `url`'s robots.txt forbids it to us"
-        if urlsplit(url).path == '/robots.txt': return
+        if urlsplit(url).path == '/robots.txt' or getattr(self._fetching, 'on', False): return   # robots.txt and its redirects
         if not self.rules(url).allowed(url): raise DownloadError('robots-disallowed', url)
 
 # %% ../nbs/03_downloader.ipynb #2c60cdb4

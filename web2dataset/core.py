@@ -7,7 +7,7 @@ Docs: https://web2dataset.github.io/web2dataset/core.html.md"""
 # %% ../nbs/00_core.ipynb #78b88e40
 from __future__ import annotations
 import dataclasses, datetime as dt, email.utils, functools, ipaddress, json, logging, os, random, re, socket
-import itertools, secrets, tempfile, threading, time, uuid as uuidlib
+import itertools, secrets, threading, time, uuid as uuidlib
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path

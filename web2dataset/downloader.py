@@ -123,30 +123,42 @@ class RobotsCache:
         self._rules, self._locks, self._lock = {}, {}, threading.Lock()
         self._fetching = threading.local()   # this thread is fetching a robots.txt: its redirect hops are not checked
 
+    @staticmethod
+    def origin(url:str)->str:
+        "`scheme://host[:port]` of `url`, the unit a robots.txt covers"
+        u = urlsplit(url)
+        return f'{u.scheme.lower()}://{u.netloc.lower()}'
+
+    def known(self, origin:str):
+        "The rules of `origin` or the error reading them ended with, while they are fresh; else None"
+        hit = self._rules.get(origin)
+        return hit[1] if hit is not None and time.monotonic() <= hit[0] else None
+
+    def keep(self, origin:str, body:bytes|None, error:DownloadError|None=None):
+        "Keep what fetching `origin`'s robots.txt gave (a 4xx allows all; unreachable fails for `fail_ttl` s); the rules or the error"
+        if error is None: r = RobotsRules(body.decode('utf-8', 'replace'), self.agent)
+        elif re.fullmatch(r'http-4\d\d', error.reason): r = RobotsRules('', self.agent)
+        elif error.reason in ('unsafe-url', 'bad-url'): r = error
+        else: r = DownloadError('robots-unavailable', f"{origin}/robots.txt: {error}", transient=True)
+        self._rules[origin] = (time.monotonic() + (self.fail_ttl if isinstance(r, Exception) else self.ttl), r)
+        return r
+
     def _fetch(self, origin):
         self._fetching.on = True
         try: body, _ = fetch_bytes(self.session, f'{origin}/robots.txt', max_bytes=self.max_bytes, deadline=30)
-        except DownloadError as e:
-            if re.fullmatch(r'http-4\d\d', e.reason): return RobotsRules('', self.agent)
-            if e.reason in ('unsafe-url', 'bad-url'): return e
-            return DownloadError('robots-unavailable', f"{origin}/robots.txt: {e}", transient=True)
+        except DownloadError as e: return self.keep(origin, None, e)
         finally: self._fetching.on = False
-        return RobotsRules(body.decode('utf-8', 'replace'), self.agent)
+        return self.keep(origin, body)
 
     def rules(self, url:str)->RobotsRules:
         "The rules for `url`'s host (raises `DownloadError('robots-unavailable')` when robots.txt cannot be read)"
-        u = urlsplit(url)
-        origin = f'{u.scheme.lower()}://{u.netloc.lower()}'
-        hit = self._rules.get(origin)
-        if hit is None or time.monotonic() > hit[0]:
+        origin = self.origin(url)
+        r = self.known(origin)
+        if r is None:
             with self._lock: lock = self._locks.setdefault(origin, threading.Lock())
-            with lock:
-                hit = self._rules.get(origin)
-                if hit is None or time.monotonic() > hit[0]:
-                    r = self._fetch(origin)
-                    hit = self._rules[origin] = (time.monotonic() + (self.fail_ttl if isinstance(r, Exception) else self.ttl), r)
-        if isinstance(hit[1], Exception): raise hit[1]
-        return hit[1]
+            with lock: r = self.known(origin) or self._fetch(origin)
+        if isinstance(r, Exception): raise r
+        return r
 
     def check(self, url:str):
         "Raise `DownloadError('robots-disallowed')` when `url`'s robots.txt forbids it to us"
@@ -262,12 +274,15 @@ class BasicDownloader:
 # %% ../nbs/03_downloader.ipynb #c70cde37
 _STATE_LOCK = threading.Lock()
 
+def _env_ca_bundle()->str|None:
+    "The CA file the environment names, as requests reads it: `REQUESTS_CA_BUNDLE`, else `CURL_CA_BUNDLE`"
+    return os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
+
 def _read_env_once(s:requests.Session):
     "Without proxy settings, read the CA bundle once instead of letting requests read the environment per request"
     if any(k.lower().endswith('_proxy') for k in os.environ): return
     s.trust_env = False
-    ca = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
-    if ca: s.verify = ca
+    if ca := _env_ca_bundle(): s.verify = ca
 
 _PROCESS_STATES = {}   # token -> state: the shards of one download that a worker process runs share one state
 
@@ -388,6 +403,10 @@ def _drop_strays(ds:Dataset, doc:Document, stray:Iterable[str]):
     for name in stray:
         if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
 
+def _key(item:str|Document)->str:
+    "The uuid of a work item: a uuid of the folder, or a new Document"
+    return item if isinstance(item, str) else item.uuid
+
 def _claim(self:BasicDownloader, uuid:str)->bool:
     "Take `uuid` for this process (False: it is being settled already); `_release` gives it back"
     if self._claims is None:
@@ -405,7 +424,7 @@ def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stra
     """The document to fetch for `item` (a uuid of the folder, or a new `Document` not recorded yet); else the outcome
     of settling it without a request (done, taken down), or None when there is nothing to do. The caller has claimed it."""
     ds = self.ds
-    try: doc = ds.get(item if isinstance(item, str) else item.uuid)
+    try: doc = ds.get(_key(item))
     except KeyError:
         if isinstance(item, str): return None   # removed meanwhile
         doc = item                               # new: its only record will be its final one
@@ -443,7 +462,7 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
 
 def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
     "Download the document `item` (a uuid, or a new `Document`) if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
-    uuid = item if isinstance(item, str) else item.uuid
+    uuid = _key(item)
     if not self._claim(uuid): return None
     try:
         todo = self._todo(item, retry_failed, stray)
@@ -472,7 +491,7 @@ def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=F
     def work():
         while (u := jobs.get()) is not None:
             if errors: continue
-            try: res = self._one(u, retry_failed, strays.get(u if isinstance(u, str) else u.uuid, ()))
+            try: res = self._one(u, retry_failed, strays.get(_key(u), ()))
             except BaseException as e: errors.append(e); continue
             with lock: _tally(tally, res)
             if on_done: on_done(res)
@@ -523,9 +542,8 @@ class _Transfer:
         self.buf.append(chunk)
 
 def _ca_bundle()->str|None:
-    "The CA file requests would use: `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, else certifi's"
-    ca = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
-    if ca: return ca
+    "The CA file requests would use: the environment's (`_env_ca_bundle`), else certifi's"
+    if ca := _env_ca_bundle(): return ca
     try: import certifi
     except ImportError: return None
     return certifi.where()
@@ -582,7 +600,7 @@ class _CurlClient:
                 while more and self.active < cap:      # a bounded window of documents: memory stays flat
                     item = next(it, None)
                     if item is None: more = False; break
-                    u = item if isinstance(item, str) else item.uuid
+                    u = _key(item)
                     if not self.dl._claim(u): continue   # the same document is being settled
                     stray = self.strays.get(u, ())
                     try: todo = self.dl._todo(item, self.retry_failed, stray)
@@ -610,7 +628,7 @@ class _CurlClient:
         except DownloadError as e: return self._end(t, error=e)
         u = urlsplit(t.url)
         if t.doc is not None and self.robots is not None and u.path != '/robots.txt':
-            rules = self._robots_rules(u, t)
+            rules = self._robots_rules(t)
             if rules is None: return                    # waiting for the host's robots.txt
             if isinstance(rules, Exception): return self._end(t, error=rules)
             if not rules.allowed(t.url): return self._end(t, error=DownloadError('robots-disallowed', t.url))
@@ -714,24 +732,18 @@ class _CurlClient:
         finally: self.dl._release(doc.uuid)
         self._report(res)
 
-    def _robots_rules(self, u, t:_Transfer):
+    def _robots_rules(self, t:_Transfer):
         "The rules of `t`'s origin, the error that reading them ended with, or None while they are fetched (`t` waits)"
-        origin = f'{u.scheme.lower()}://{u.netloc.lower()}'
-        hit = self.robots._rules.get(origin)
-        if hit is not None and time.monotonic() <= hit[0]: return hit[1]
+        origin = self.robots.origin(t.url)
+        if (r := self.robots.known(origin)) is not None: return r
         if origin in self.robots_wait: self.robots_wait[origin].append(t); return None
         self.robots_wait[origin] = [t]
         self._go(_Transfer(f'{origin}/robots.txt', origin=origin, max_bytes=self.robots.max_bytes, deadline=30))
         return None
 
     def _robots_done(self, t:_Transfer, data:bytes|None, error:DownloadError|None):
-        "Keep the rules (as `RobotsCache` does: a 4xx allows all, an unreachable file fails for a while), then go on"
-        rc = self.robots
-        if error is None: r = RobotsRules(data.decode('utf-8', 'replace'), rc.agent)
-        elif re.fullmatch(r'http-4\d\d', error.reason): r = RobotsRules('', rc.agent)
-        elif error.reason in ('unsafe-url', 'bad-url'): r = error
-        else: r = DownloadError('robots-unavailable', f"{t.url}: {error}", transient=True)
-        rc._rules[t.origin] = (time.monotonic() + (rc.fail_ttl if isinstance(r, Exception) else rc.ttl), r)
+        "Keep the rules in the shared `RobotsCache`, then the transfers that waited for them go on"
+        self.robots.keep(t.origin, data, error)
         for w in self.robots_wait.pop(t.origin, []): self._go(w)
 
     def _close(self):
@@ -773,12 +785,6 @@ def download(self:BasicDownloader,
             )->dict:
     "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
     if processes is not None and processes < 1: raise ValueError(f"processes must be at least 1 or None, not {processes}")
-    if processes and processes > 1 and executor is None:
-        import concurrent.futures as cf, multiprocessing as mp
-        ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
-        n = sum(1 for _ in self.ds.uuids()) + (len(docs) if hasattr(docs, '__len__') else 0 if docs is None else 4 * processes * shard_size)
-        with cf.ProcessPoolExecutor(processes, mp_context=ctx) as ex:
-            return self.download(retry_failed, ex, min(shard_size, max(50, math.ceil(n / (4 * processes)))), max_shards_in_flight, docs=docs)
     ds, t0 = self.ds, time.monotonic()
     ds.fs.makedirs('images')
     n_tmp = ds.clean_temp()
@@ -788,6 +794,12 @@ def download(self:BasicDownloader,
     uuids, strays = list(ds.uuids()), _strays(ds)
     total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
     items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
+    own = None   # the local process pool `processes` asks for
+    if processes and processes > 1 and executor is None:
+        import concurrent.futures as cf, multiprocessing as mp
+        ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
+        executor = own = cf.ProcessPoolExecutor(processes, mp_context=ctx)
+        if total: shard_size = min(shard_size, max(50, math.ceil(total / (4 * processes))))   # 4 shards per process
     tally = Counter()
     bar = progress(None, total=total, desc='download', quiet=self.quiet)
     seen, live = [0], Counter()   # documents done, and failures seen as they happen (in this process)
@@ -807,11 +819,13 @@ def download(self:BasicDownloader,
                 for f in wait(pending, return_when=FIRST_COMPLETED)[0]: tally.update(f.result()); show(pending.pop(f))
             for shard in _chunks(items, shard_size):
                 while len(pending) >= inflight: collect()
-                keys = [u if isinstance(u, str) else u.uuid for u in shard]
+                keys = map(_key, shard)
                 fut = executor.submit(self._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
                 pending[fut] = len(shard)
             while pending: collect()
-    finally: bar.close()
+    finally:
+        bar.close()
+        if own: own.shutdown()
     cs = self._cleaner_list()
     if cs:
         from web2dataset.cleaner import finish_cleaners

@@ -39,7 +39,6 @@ KEEP = Verdict(True)
 
 # %% ../nbs/02_cleaner.ipynb #27309ef4
 cleaners = Registry('web2dataset.cleaners', 'cleaner')
-for _n in ('nsfw', 'faces'): cleaners.register_lazy(_n, 'web2dataset.safety')   # heavy models: imported on first use
 
 # %% ../nbs/02_cleaner.ipynb #d6ea5162
 class Cleaner:
@@ -675,10 +674,3 @@ def check_doc(self:ConsentCleaner, doc:Document)->Verdict:
     if rp is not None and not rp.can_fetch(self.user_agent, doc.image_url):
         return Verdict(False, f"robots.txt of {_host(doc.image_url)} disallows {urlsplit(doc.image_url).path} for {self.user_agent}")
     return KEEP
-
-# %% ../nbs/02_cleaner.ipynb #1daed40f
-def __getattr__(name):
-    if name in ('NSFWCleaner', 'FaceCleaner'):
-        from web2dataset import safety
-        return getattr(safety, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -122,16 +122,6 @@ def read_takedown_file(path, note:str|None=None)->list:
             raise UsageError(f"--from-file {path}, line {i}: {e}") from None
     return out
 
-# %% ../nbs/05_cli.ipynb #fdea1e47
-_FROM_CORE = ('Takedowns', 'TAKEDOWNS', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'apply_takedowns')
-
-def __getattr__(name):
-    "The takedown names that moved to core, for code that imports them from here"
-    if name in _FROM_CORE:
-        from web2dataset import core
-        return getattr(core, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 # %% ../nbs/05_cli.ipynb #6760093d
 def _searcher(engine:str, query:str, label:str, n_item:int, cleaners, base_url:str|None, quiet:bool, **kw):
     "The searcher of `engine` (a name, or several comma-separated for a `MultiSearcher`)"

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jsons, requests
-from fastcore.basics import ifnone, store_attr
+from fastcore.basics import ifnone, patch, store_attr
 from fastcore.meta import delegates
 
 from . import __version__
@@ -182,14 +182,16 @@ def _plain(v):
     if isinstance(v, dict): return all(isinstance(k, str) and _plain(x) for k, x in v.items())
     return False
 
-def _doc_to_dict(self)->dict:
+@patch
+def to_dict(self:Document)->dict:
     "The record as a plain dict, ready for JSON (keys sorted; `jsons` turns anything unusual in `extra` into JSON)"
     global _FIELDS
     _FIELDS = _FIELDS or {f.name for f in fields(Document)}
     d = {k: getattr(self, k) for k in sorted(_FIELDS)}
     return d if _plain(d['extra']) else {**d, 'extra': _dump(d['extra'])}
 
-def _doc_from_dict(cls, d:dict)->Document:
+@patch(cls_method=True)
+def from_dict(cls:Document, d:dict)->Document:
     "A Document from a dict, migrating older schemas and keeping unknown keys in `extra`"
     global _FIELDS
     d = dict(d)
@@ -207,11 +209,15 @@ def _doc_from_dict(cls, d:dict)->Document:
     if not isinstance(extra, dict): raise DatasetError(f"record {d.get('uuid')}: extra should be a mapping")
     return cls(**d, extra=extra)   # direct: ~90x faster than jsons.load, and exports read every record
 
-Document.to_dict = _doc_to_dict
-Document.from_dict = classmethod(_doc_from_dict)
-Document.to_json = lambda self: json.dumps(self.to_dict(), ensure_ascii=False)
-Document.to_json.__doc__ = "The record as JSON text (one line: `json`'s C encoder only runs without `indent`, 10x faster)"
-Document.from_json = classmethod(lambda cls, s: cls.from_dict(json.loads(s)))
+@patch
+def to_json(self:Document)->str:
+    "The record as JSON text (one line: `json`'s C encoder only runs without `indent`, 10x faster)"
+    return json.dumps(self.to_dict(), ensure_ascii=False)
+
+@patch(cls_method=True)
+def from_json(cls:Document, s:str|bytes)->Document:
+    "A Document from its JSON text"
+    return cls.from_dict(json.loads(s))
 
 # %% ../nbs/00_core.ipynb #a9fa4eea
 TMP_SUFFIX = '.tmp'
@@ -334,18 +340,21 @@ class Dataset:
 # %% ../nbs/00_core.ipynb #51ff5b3c
 def _meta(uuid): return f'metadata/{uuid}.json'
 
-def _add(self:Dataset, docs:Document|Iterable[Document], overwrite:bool=False)->int:
+@patch
+def add(self:Dataset, docs:Document|Iterable[Document], overwrite:bool=False)->int:
     "Write the records of `docs` not already in the folder (all of them with `overwrite`); the number written"
     n = 0
     for d in ([docs] if isinstance(docs, Document) else docs):
         if overwrite or not self.fs.exists(_meta(d.uuid)): self.update(d); n += 1
     return n
 
-def _update(self:Dataset, doc:Document):
+@patch
+def update(self:Dataset, doc:Document):
     "Write `doc`'s record atomically, replacing any earlier one"
     self.fs.write(_meta(doc.uuid), doc.to_json())
 
-def _get(self:Dataset, uuid:str)->Document:
+@patch
+def get(self:Dataset, uuid:str)->Document:
     "The record of `uuid`"
     try: raw = self.fs.read(_meta(uuid))
     except FileNotFoundError: raise KeyError(uuid) from None
@@ -353,12 +362,14 @@ def _get(self:Dataset, uuid:str)->Document:
     except (ValueError, TypeError, jsons.exceptions.JsonsError) as e:
         raise DatasetError(f"metadata/{uuid}.json in {self.path} is not a valid record: {e}") from e
 
-def _uuids(self:Dataset)->Iterator[str]:
+@patch
+def uuids(self:Dataset)->Iterator[str]:
     "The uuids of all records, streamed from `metadata/`"
     for n in self.fs.listdir('metadata'):
         if n.endswith('.json') and not n.startswith('.'): yield n[:-5]
 
-def _docs(self:Dataset, status:str|Iterable[str]|None=None, label:str|None=None)->Iterator[Document]:
+@patch
+def docs(self:Dataset, status:str|Iterable[str]|None=None, label:str|None=None)->Iterator[Document]:
     "Stream the records, optionally only those with `status` (one or several) and `label`"
     st = {status} if isinstance(status, str) else (set(status) if status else None)
     for u in self.uuids():
@@ -366,30 +377,37 @@ def _docs(self:Dataset, status:str|Iterable[str]|None=None, label:str|None=None)
         except KeyError: continue   # removed while we iterate
         if (st is None or d.status in st) and (label is None or d.label == label): yield d
 
-Dataset.add, Dataset.update, Dataset.get, Dataset.uuids, Dataset.docs = _add, _update, _get, _uuids, _docs
-Dataset.__getitem__ = Dataset.get
-Dataset.__iter__ = lambda self: self.docs()
-Dataset.__len__ = lambda self: sum(1 for _ in self.uuids())
-Dataset.__contains__ = lambda self, uuid: self.fs.exists(_meta(uuid))
+@patch
+def __getitem__(self:Dataset, uuid:str)->Document: return self.get(uuid)
+@patch
+def __iter__(self:Dataset)->Iterator[Document]: return self.docs()
+@patch
+def __len__(self:Dataset)->int: return sum(1 for _ in self.uuids())
+@patch
+def __contains__(self:Dataset, uuid:str)->bool: return self.fs.exists(_meta(uuid))
 
 # %% ../nbs/00_core.ipynb #5ab8200d
-def _counts(self:Dataset, by:str='status')->Counter:
+@patch
+def counts(self:Dataset, by:str='status')->Counter:
     "How many records per value of the field `by` (default: status)"
     return Counter(getattr(d, by) for d in self.docs())
 
-def _set_status(self:Dataset, doc:Document, status:str, reason:str|None=None, **changes)->Document:
+@patch
+def set_status(self:Dataset, doc:Document, status:str, reason:str|None=None, **changes)->Document:
     "Set `doc`'s status, reason and other fields, and write it"
     if status not in STATUSES: raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
     doc = dataclasses.replace(doc, status=status, reason=reason, **changes)
     self.update(doc)
     return doc
 
-def _log_rejection(self:Dataset, doc:Document, cleaner:str, reason:str, score:float|None=None, **info):
+@patch
+def log_rejection(self:Dataset, doc:Document, cleaner:str, reason:str, score:float|None=None, **info):
     "Append one line to `cleaning_log.jsonl` for a rejected `doc`"
     rec = dict(uuid=doc.uuid, cleaner=cleaner, reason=reason, score=score, time=now_iso(), image_url=doc.image_url, **info)
     self.fs.append('cleaning_log.jsonl', json.dumps(rec, ensure_ascii=False) + '\n')
 
-def _log(self:Dataset)->Iterator[dict]:
+@patch
+def log(self:Dataset)->Iterator[dict]:
     "The lines of `cleaning_log.jsonl` (a half-written last line is skipped)"
     chunks = []
     if self.fs.exists('cleaning_log.jsonl'): chunks.append(self.fs.read('cleaning_log.jsonl').decode())
@@ -398,14 +416,13 @@ def _log(self:Dataset)->Iterator[dict]:
         try: yield json.loads(line)
         except json.JSONDecodeError: logger.warning("skipping a damaged line in %s/cleaning_log.jsonl", self.path)
 
-def _stats_get(self:Dataset)->dict:
+@patch(as_prop=True)
+def stats(self:Dataset)->dict:
     "The statistics in `stats.json` (empty when there are none)"
     return json.loads(self.fs.read('stats.json')) if self.fs.exists('stats.json') else {}
 
-def _stats_set(self:Dataset, stats:dict): self.fs.write('stats.json', json.dumps(stats, indent=1, ensure_ascii=False))
-
-Dataset.counts, Dataset.set_status, Dataset.log_rejection, Dataset.log = _counts, _set_status, _log_rejection, _log
-Dataset.stats = property(_stats_get, _stats_set)
+@patch(set_prop=True)
+def stats(self:Dataset, stats:dict): self.fs.write('stats.json', json.dumps(stats, indent=1, ensure_ascii=False))
 
 # %% ../nbs/00_core.ipynb #cbbea7dc
 EXTENSIONS = dict(JPEG='jpg', PNG='png', WEBP='webp', GIF='gif', BMP='bmp', TIFF='tif', AVIF='avif', MPO='jpg')
@@ -414,23 +431,27 @@ def image_name(uuid:str, fmt:str)->str:
     "Relative path of the image of `uuid` in format `fmt`"
     return f"images/{uuid}.{EXTENSIONS.get(str(fmt).upper(), str(fmt).lower())}"
 
-def _write_image(self:Dataset, uuid:str, fmt:str, data:bytes|None=None, src:str|Path|None=None)->str:
+@patch
+def write_image(self:Dataset, uuid:str, fmt:str, data:bytes|None=None, src:str|Path|None=None)->str:
     "Store the image of `uuid` (from bytes `data` or the local file `src`, which is moved) atomically; its relative path"
     rel = image_name(uuid, fmt)
     if src is not None: self.fs.put(rel, str(src))
     else: self.fs.write(rel, data)
     return rel
 
-def _read_image(self:Dataset, doc:Document)->bytes:
+@patch
+def read_image(self:Dataset, doc:Document)->bytes:
     "The bytes of `doc`'s image"
     if not doc.file: raise DatasetError(f"{doc.uuid} has no image file (status {doc.status})")
     return self.fs.read(doc.file)
 
-def _remove_image(self:Dataset, doc:Document):
+@patch
+def remove_image(self:Dataset, doc:Document):
     "Delete `doc`'s image file, if any"
     if doc.file: self.fs.remove(doc.file)
 
-def _clean_temp(self:Dataset)->int:
+@patch
+def clean_temp(self:Dataset)->int:
     "Remove temporary files left by a killed run; the number removed"
     n = 0
     for sub in ('', 'images', 'metadata'):
@@ -438,14 +459,14 @@ def _clean_temp(self:Dataset)->int:
             if name.startswith('.') and name.endswith(TMP_SUFFIX): self.fs.remove(f'{sub}/{name}' if sub else name); n += 1
     return n
 
-def _local_path(self:Dataset, rel:str='')->Path:
+@patch
+def local_path(self:Dataset, rel:str='')->Path:
     "Local path of `rel` in the folder (only for local datasets)"
     if not isinstance(self.fs, _LocalFS): raise DatasetError(f"{self.path} is not a local folder")
     return self.fs.path(rel)
 
-Dataset.write_image, Dataset.read_image, Dataset.remove_image, Dataset.clean_temp = _write_image, _read_image, _remove_image, _clean_temp
-Dataset.local_path = _local_path
-Dataset.is_local = property(lambda self: isinstance(self.fs, _LocalFS))
+@patch(as_prop=True)
+def is_local(self:Dataset)->bool: return isinstance(self.fs, _LocalFS)
 
 # %% ../nbs/00_core.ipynb #c57447a6
 _METADATA_HOSTS = {'metadata.google.internal', 'metadata', 'instance-data'}

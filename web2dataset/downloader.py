@@ -10,13 +10,12 @@ import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, o
 from collections import Counter, defaultdict, deque
 from concurrent.futures import Executor, FIRST_COMPLETED, wait
 from contextlib import nullcontext
-from itertools import islice
 from types import SimpleNamespace
 from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from fastcore.basics import store_attr
+from fastcore.basics import chunked, patch, store_attr
 
 from .core import *
 from .core import _resolve
@@ -24,7 +23,7 @@ from .core import _resolve
 
 # %% auto #0
 __all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'sniff_format', 'check_image', 'RobotsRules', 'RobotsCache', 'optout_reason',
-           'ConsentSession', 'BasicDownloader', 'fetch', 'download']
+           'ConsentSession', 'BasicDownloader']
 
 # %% ../nbs/03_downloader.ipynb #ec7d5c71
 RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
@@ -286,6 +285,7 @@ def _read_env_once(s:requests.Session):
 
 _PROCESS_STATES = {}   # token -> state: the shards of one download that a worker process runs share one state
 
+@patch
 def _state(self:BasicDownloader):
     "This process's session, robots cache and host slots (made once, by the first thread that asks)"
     if self._local is not None: return self._local
@@ -302,6 +302,7 @@ def _state(self:BasicDownloader):
             _PROCESS_STATES[self._token] = self._local
         return self._local
 
+@patch
 def _cleaner_list(self:BasicDownloader):
     "The image cleaners (the cleaner module is imported only when there are some)"
     if self._cleaners is None:
@@ -311,16 +312,13 @@ def _cleaner_list(self:BasicDownloader):
             self._cleaners = as_cleaners(self.cleaners)
     return self._cleaners
 
-BasicDownloader._state, BasicDownloader._cleaner_list = _state, _cleaner_list
-
 # %% ../nbs/03_downloader.ipynb #d0250302
+@patch
 def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:
     "Body and response of GET `url` under the host's slot, each attempt within the deadline; else a `DownloadError`"
     st = self._state()
     with st['slots'](urlsplit(url).hostname or ''):
         return fetch_bytes(st['session'], url, self.max_bytes, self.deadline, timeout=(self.timeout[0], min(self.timeout[1], self.deadline)))
-
-BasicDownloader.fetch = fetch
 
 # %% ../nbs/03_downloader.ipynb #c6e5f30d
 def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, quality:int)->tuple[bytes, str, int, int]:
@@ -338,6 +336,7 @@ def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, qual
         im.save(b, out, **(dict(quality=quality) if out in ('JPEG', 'WEBP') else {}))
         return b.getvalue(), out, *im.size
 
+@patch
 def _finish(self:BasicDownloader, doc:Document,
             data:bytes|None=None, # the body of the last response
             status:int|None=None, # its HTTP status
@@ -372,6 +371,7 @@ def _finish(self:BasicDownloader, doc:Document,
     if rule is not None: return takedown_record(kept, rule), None
     return dataclasses.replace(kept, file=self.ds.write_image(doc.uuid, fmt, data)), data
 
+@patch
 def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Document, dict|None]:
     "`doc` (with its `phash` when a rule needs it) and the takedown rule it matches now its hashes and final URL are known"
     td = self._takedowns
@@ -381,13 +381,12 @@ def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Docum
         doc = dataclasses.replace(doc, phash=phash(data))
     return doc, td.match(doc)
 
+@patch
 def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
     "Fetch `doc`'s image with the thread client (core's session) and finish its record"
     try: data, r = self.fetch(doc.image_url)
     except DownloadError as e: return self._finish(doc, error=e)
     return self._finish(doc, data, r.status_code, r.raw.headers if r.raw is not None else r.headers, r.url)
-
-BasicDownloader._takedown_after, BasicDownloader._finish, BasicDownloader._process = _takedown_after, _finish, _process
 
 # %% ../nbs/03_downloader.ipynb #23b0c6d4
 def _pending(doc:Document, retry_failed:bool)->bool:
@@ -407,6 +406,7 @@ def _key(item:str|Document)->str:
     "The uuid of a work item: a uuid of the folder, or a new Document"
     return item if isinstance(item, str) else item.uuid
 
+@patch
 def _claim(self:BasicDownloader, uuid:str)->bool:
     "Take `uuid` for this process (False: it is being settled already); `_release` gives it back"
     if self._claims is None:
@@ -416,10 +416,12 @@ def _claim(self:BasicDownloader, uuid:str)->bool:
         if uuid in claims: return False
         claims.add(uuid); return True
 
+@patch
 def _release(self:BasicDownloader, uuid:str):
     claims, lock = self._claims
     with lock: claims.discard(uuid)
 
+@patch
 def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=()):
     """The document to fetch for `item` (a uuid of the folder, or a new `Document` not recorded yet); else the outcome
     of settling it without a request (done, taken down), or None when there is nothing to do. The caller has claimed it."""
@@ -440,6 +442,7 @@ def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stra
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, None
 
+@patch
 def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes|None]:
     "`f(doc, *args)`; an unexpected error (a bug, a broken dependency) is recorded as a transient failure, not lost"
     try: return f(doc, *args)
@@ -448,6 +451,7 @@ def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes
         return dataclasses.replace(doc, status='failed', reason='error', file=None,
                                    extra={**doc.extra, 'transient': True, 'error': f"{type(e).__name__}: {e}"[:500]}), None
 
+@patch
 def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[str]=())->tuple:
     "Log, record and clean the finished `doc` (`data`: its kept bytes); `(status, reason, new bytes)`"
     ds = self.ds
@@ -460,6 +464,7 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, nbytes
 
+@patch
 def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
     "Download the document `item` (a uuid, or a new `Document`) if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
     uuid = _key(item)
@@ -469,9 +474,6 @@ def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray
         if not isinstance(todo, Document): return todo
         return self._settle(*self._safely(todo, self._process), stray)
     finally: self._release(uuid)
-
-BasicDownloader._claim, BasicDownloader._release, BasicDownloader._todo = _claim, _release, _todo
-BasicDownloader._safely, BasicDownloader._settle, BasicDownloader._one = _safely, _settle, _one
 
 # %% ../nbs/03_downloader.ipynb #a6ebe39f
 def _tally(c:Counter, res):
@@ -483,6 +485,7 @@ def _tally(c:Counter, res):
         c['bytes'] += nbytes; c[f'new:{status}'] += 1
         if reason and reason.startswith('takedown'): c['taken_down'] += 1
 
+@patch
 def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None, on_done=None)->Counter:
     "Download `uuids` (and new Documents) with the client (`threads` threads, or the curl client's transfers); the tally of outcomes"
     if self.client_name == 'curl': return _CurlClient(self, retry_failed, strays, on_done).run(uuids)
@@ -507,11 +510,10 @@ def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=F
     if errors: raise errors[0]
     return tally
 
+@patch
 def _shard(self:BasicDownloader, uuids:list, retry_failed:bool=False, strays:dict|None=None)->Counter:
     "Download one shard of documents (what an executor's worker runs)"
     return self._run(uuids, retry_failed, strays)
-
-BasicDownloader._run, BasicDownloader._shard = _run, _shard
 
 # %% ../nbs/03_downloader.ipynb #baed914a
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -756,10 +758,6 @@ def _new_doc(d)->Document:
     if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
     return d
 
-def _chunks(it, n):
-    it = iter(it)
-    while chunk := list(islice(it, n)): yield chunk
-
 def _strays(ds:Dataset)->dict:
     "uuid -> image file names in `images/`"
     out = {}
@@ -775,6 +773,7 @@ def _stats(tally:Counter, seconds:float)->dict:
                 seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
                 finished_at=now_iso())
 
+@patch
 def download(self:BasicDownloader,
              retry_failed:bool=False, # also retry documents that failed for a transient reason
              executor:Executor|None=None, # run shards on this executor (processes, a Dask cluster...)
@@ -817,7 +816,7 @@ def download(self:BasicDownloader,
             pending = {}
             def collect():
                 for f in wait(pending, return_when=FIRST_COMPLETED)[0]: tally.update(f.result()); show(pending.pop(f))
-            for shard in _chunks(items, shard_size):
+            for shard in chunked(items, shard_size):
                 while len(pending) >= inflight: collect()
                 keys = map(_key, shard)
                 fut = executor.submit(self._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
@@ -835,5 +834,3 @@ def download(self:BasicDownloader,
     stats = _stats(tally, time.monotonic() - t0)
     ds.stats = {**ds.stats, 'download': stats}
     return stats
-
-BasicDownloader.download = download

@@ -674,8 +674,6 @@ def _batched(it, n):
     while b := list(itertools.islice(it, n)): yield b
 
 # %% ../nbs/01_searcher.ipynb #7e6fe2f0
-searchers.register_lazy('google', 'web2dataset.google')
-
 def get_searcher(name:str)->type:
     "The searcher class registered as `name` (`openverse`, `commons`, `bing`, `duckduckgo`, `google`, `flickr`, `urls`...)"
     return searchers[name]
@@ -685,8 +683,8 @@ def engine_names(live_only:bool=False)->list[str]:
     return [n for n in searchers.names() if not live_only or getattr(searchers.loaded(n), 'live', True)]
 
 def __getattr__(name):
-    "Engines defined in other modules, imported on first use (`from web2dataset.searcher import GoogleImageSearcher`)"
-    if name == 'GoogleImageSearcher': return importlib.import_module('web2dataset.google').GoogleImageSearcher
+    "The prototype's `from web2dataset.searcher import GoogleImageSearcher`, found through the registry (an entry point)"
+    if name == 'GoogleImageSearcher': return searchers['google']
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../nbs/01_searcher.ipynb #b8900663

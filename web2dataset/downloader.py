@@ -392,12 +392,6 @@ def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
 def _pending(doc:Document, retry_failed:bool)->bool:
     return doc.status == 'found' or (retry_failed and doc.status == 'failed' and bool(doc.extra.get('transient')))
 
-def _uncleaned(doc:Document, cleaners:list)->bool:
-    "Is `doc` downloaded but not yet passed by every image cleaner (its `extra['cleaned_by']`)?"
-    if not cleaners or doc.status != 'downloaded': return False
-    from web2dataset.cleaner import ImageCleaner
-    return not {c.name for c in cleaners if isinstance(c, ImageCleaner)} <= set(doc.extra.get('cleaned_by') or [])
-
 def _drop_strays(ds:Dataset, doc:Document, stray:Iterable[str]):
     for name in stray:
         if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
@@ -436,9 +430,9 @@ def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stra
         rule = self._takedowns.match(doc) if self._takedowns else None
         if rule is None: return doc
         return self._settle(takedown_record(doc, rule), None, stray)   # taken down: not a single request
-    if _uncleaned(doc, self._cleaner_list()):   # downloaded by a run killed before its cleaners ran
-        from web2dataset.cleaner import clean_one
-        doc = clean_one(ds, doc, self._cleaner_list())
+    if self._cleaner_list():
+        from web2dataset.cleaner import clean_one, uncleaned
+        if uncleaned(doc, self._cleaner_list()): doc = clean_one(ds, doc, self._cleaner_list())   # a killed run's
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, None
 

@@ -18,13 +18,12 @@ from PIL import Image
 from .core import *
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'EXPORTERS', 'STATE', 'as_dataset', 'label_of', 'kept_docs',
-           'class_names', 'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'record_export',
+__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'EXPORTERS', 'as_dataset', 'label_of', 'kept_docs', 'class_names',
+           'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'record_export',
            'size_category', 'card_license', 'md_cell', 'md_link', 'md_table', 'rejection_counts', 'consent_policy',
            'card_text', 'write_card', 'write_metadata', 'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class',
            'ToTensor', 'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock', 'to_webdataset', 'to_parquet',
-           'recorded_exports', 'redo_exports', 'load_state', 'searched', 'leftovers', 'clean_leftovers',
-           'create_dataset']
+           'recorded_exports', 'redo_exports', 'create_dataset']
 
 # %% ../nbs/04_export.ipynb #33b05900
 def as_dataset(path)->Dataset:
@@ -533,8 +532,6 @@ def redo_exports(path, # dataset folder, URL or `Dataset`
     return out
 
 # %% ../nbs/04_export.ipynb #916585db
-STATE = 'create.json'
-
 def _classes(classes)->dict[str, str]:
     "`{label: query}` from a dict, or from a list of queries (each its own label), checked"
     if isinstance(classes, str) or not isinstance(classes, (dict, list, tuple)):
@@ -548,33 +545,6 @@ def _classes(classes)->dict[str, str]:
         if l.strip() in out: raise ValueError(f"the label {l.strip()!r} is given twice")
         out[l.strip()] = q.strip()
     return out
-
-def load_state(ds:Dataset)->dict:
-    "The progress of `create_dataset` in `ds` (`create.json`): `{'classes': {label: search record}}`"
-    if not ds.fs.exists(STATE): return {'classes': {}}
-    try: st = json.loads(ds.fs.read(STATE))
-    except ValueError as e: raise DatasetError(f"{STATE} in {ds.path} is damaged ({e}): delete it to search every class again") from e
-    return st if isinstance(st.get('classes'), dict) else {'classes': {}}
-
-def searched(st:dict|None, query:str, engine:str, n_item:int)->bool:
-    "Whether a class's recorded search covers this one"
-    return bool(st) and st.get('query') == query and st.get('engine') == engine and st.get('n_item', 0) >= n_item
-
-def leftovers(path, cleaners)->list[Document]:
-    "Downloaded records that some of the image `cleaners` have not passed (`extra['cleaned_by']`): a killed run's"
-    from web2dataset.cleaner import as_cleaners, ImageCleaner
-    names = {c.name for c in as_cleaners(cleaners) if isinstance(c, ImageCleaner)}
-    return [d for d in as_dataset(path).docs(status='downloaded') if not names <= set(d.extra.get('cleaned_by') or ())]
-
-def clean_leftovers(path, cleaners, quiet:bool=False, workers:int|None=None)->list[Document]:
-    "Run the image `cleaners` on the `leftovers` of a killed run; those records as written now"
-    from concurrent.futures import ThreadPoolExecutor
-    from web2dataset.cleaner import as_cleaners, clean_one, ImageCleaner
-    ds, ics = as_dataset(path), [c for c in as_cleaners(cleaners) if isinstance(c, ImageCleaner)]
-    todo = leftovers(ds, ics) if ics else []
-    if not todo: return []
-    with ThreadPoolExecutor(workers or os.cpu_count() or 2) as ex:
-        return list(progress(ex.map(lambda d: clean_one(ds, d, ics), todo), total=len(todo), desc='cleaning', quiet=quiet))
 
 def create_dataset(classes:dict|list, # {label: query}, or a list of queries (each its own label)
                    path, # the dataset folder (created when missing)
@@ -590,25 +560,10 @@ def create_dataset(classes:dict|list, # {label: query}, or a list of queries (ea
     "Search, clean and download every class into one labelled dataset folder; resumable"
     cls = _classes(classes)
     if isinstance(n_item, bool) or not isinstance(n_item, int) or n_item < 1: raise ValueError(f"n_item must be a positive integer, not {n_item!r}")
-    from web2dataset.searcher import searchers
-    from web2dataset.cleaner import as_cleaners, MetadataCleaner, ImageCleaner
-    from web2dataset.downloader import BasicDownloader
-    S, cs = searchers[engine], as_cleaners(cleaners)
-    mcs, ics = [c for c in cs if isinstance(c, MetadataCleaner)], [c for c in cs if isinstance(c, ImageCleaner)]
-    searches = {l: S(q, n_item=n_item, cleaners=mcs, base_url=base_url, session=session, label=l, quiet=quiet, **search_kwargs)
-                for l, q in cls.items()}            # every argument checked before any request
-    dl = dict(download_kwargs or {})
+    from web2dataset.pipeline import download_stage, search_stage, split_cleaners
+    mcs, ics = split_cleaners(cleaners)
+    search_stage(path, cls, n_item, engine, mcs, base_url, quiet, errors='raise', session=session, **search_kwargs)
     ds = Dataset(path)
-    state = load_state(ds)
-    for label, s in searches.items():
-        if searched(state['classes'].get(label), s.query, engine, n_item): continue
-        s.search(); s.clean(); s.save(ds.path)
-        state['classes'][label] = dict(query=s.query, engine=engine, n_item=n_item, found=len(s.docs) + len(s.rejected),
-                                       kept=len(s.docs), searched_at=now_iso())
-        ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
-    bd = BasicDownloader(ds.path, cleaners=ics or None, quiet=quiet, **dl)
-    ds.stats = {**ds.stats, 'consent': {k: bool(getattr(bd, k)) for k, _ in _OPT_OUTS}}
-    clean_leftovers(ds, ics, quiet=quiet)
-    bd.download()
+    download_stage(ds, ics, quiet=quiet, **(download_kwargs or {}))
     write_metadata(ds)
     return ds

@@ -678,9 +678,14 @@ def get_searcher(name:str)->type:
     "The searcher class registered as `name` (`openverse`, `commons`, `bing`, `duckduckgo`, `google`, `flickr`, `urls`...)"
     return searchers[name]
 
+def _live(name:str)->bool:
+    "Whether the engine `name` searches the web (read from its class, loaded if it comes from another package)"
+    try: return getattr(searchers[name], 'live', True)
+    except Web2DatasetError: return True   # a class that fails to load is checked, so that `check` reports why
+
 def engine_names(live_only:bool=False)->list[str]:
     "Names of every known engine (with `live_only`, those that search the web)"
-    return [n for n in searchers.names() if not live_only or getattr(searchers.loaded(n), 'live', True)]
+    return [n for n in searchers.names() if not live_only or _live(n)]
 
 def __getattr__(name):
     "The prototype's `from web2dataset.searcher import GoogleImageSearcher`, found through the registry (an entry point)"

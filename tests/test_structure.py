@@ -67,3 +67,14 @@ def test_the_helper_finds_a_circle():
         p.write_text(src)
         assert _imports(p) == {'core', 'cleaner', 'safety'} & set(MODULES)
     finally: p.unlink()
+
+def test_dataset_clean_with_core_only(tmp_path):
+    "`Dataset.clean` lives next to `Dataset`: cleaners are found by name with nothing but core imported"
+    import subprocess, sys
+    code = ("import sys; from web2dataset.core import Dataset, Document\n"
+            "assert 'web2dataset.cleaner' not in sys.modules\n"
+            f"ds = Dataset({str(tmp_path)!r}); ds.add([Document('https://a.example/1.jpg'), Document('https://a.example/1.jpg?utm_source=x')])\n"
+            "print(ds.clean(['dedup', 'license'], quiet=True))")
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "'checked': 1" in p.stdout, p.stdout

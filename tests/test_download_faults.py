@@ -23,7 +23,7 @@ EXPECTED = {
     'redirect-chain': ('downloaded', {None}), 'redirect-loop': ('failed', {'redirect-loop'}),
     'redirect-private': ('rejected', {'unsafe-url'}), 'redirect-loopback': ('rejected', {'unsafe-url'}),
     'noai': ('rejected', {'noai'}), 'noimageai': ('rejected', {'noimageai'}), 'tdm': ('rejected', {'tdm-reservation'}),
-    'svg': ('rejected', {'svg'}),
+    'svg': ('rejected', {'svg'}), 'xmp': ('rejected', {'xmp-data-mining'}), 'xmp-png': ('rejected', {'xmp-data-mining'}),
 }
 TRANSIENT = {'500', 'reset', 'hang', 'hang-body', 'drip', 'truncated'}
 

@@ -610,7 +610,7 @@ class LicenseCleaner(MetadataCleaner):
         return KEEP if self.allowed(lic) else Verdict(False, f"license {lic} not allowed ({self.allow if isinstance(self.allow, str) else ', '.join(self.allow)})")
 
 # %% ../nbs/02_cleaner.ipynb #d8dd72ac
-from .consent import check_site, site_files
+from .consent import check_site, site_files, warn_unchecked
 
 def _host(url:str|None)->str:
     try: return (urlsplit(url or '').hostname or '').lower().rstrip('.')
@@ -636,6 +636,7 @@ class ConsentCleaner(MetadataCleaner):
         if bad: raise ValueError(f"blocklist entries must be domain names such as 'example.org', not {bad!r}")
         self.blocklist = [d.strip().lower().strip('.') for d in bl]
         store_attr('robots,tdmrep,ai_txt,user_agent,cache_ttl')
+        warn_unchecked(robots=robots, tdmrep=tdmrep, ai_txt=ai_txt)
         self._session, self._files = session, None
 
     @property

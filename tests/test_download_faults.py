@@ -23,7 +23,7 @@ EXPECTED = {
     'redirect-chain': ('downloaded', {None}), 'redirect-loop': ('failed', {'redirect-loop'}),
     'redirect-private': ('rejected', {'unsafe-url'}), 'redirect-loopback': ('rejected', {'unsafe-url'}),
     'noai': ('rejected', {'noai'}), 'noimageai': ('rejected', {'noimageai'}), 'tdm': ('rejected', {'tdm-reservation'}),
-    'svg': ('rejected', {'svg'}),
+    'svg': ('rejected', {'svg'}), 'xmp': ('rejected', {'xmp-data-mining'}), 'xmp-png': ('rejected', {'xmp-data-mining'}),
 }
 TRANSIENT = {'500', 'reset', 'hang', 'hang-body', 'drip', 'truncated'}
 
@@ -38,9 +38,9 @@ def run(tmp_path_factory, request):
     client = request.param
     rng = random.Random(4)
     with LocalWeb(latency=('uniform', 0.0, 0.01), n_images=60, hang_max=15, keep_requests=False) as web:
-        faults = [(f, f'{f}-{i}') for i in range(11) for f in EXPECTED]          # 286 faulty URLs, every kind
+        faults = [(f, f'{f}-{i}') for i in range(11) for f in EXPECTED]          # 308 faulty URLs, every kind
         private = web.image_urls(14, private=True)                                  # robots.txt forbids these
-        good = web.image_urls(700)
+        good = web.image_urls(678)
         urls = {web.fault(f, token=t): f for f, t in faults}
         docs = [Document(u, engine='urls') for u in list(urls) + private + good]
         rng.shuffle(docs)

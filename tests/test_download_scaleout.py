@@ -3,6 +3,7 @@ worker processes, and a folder on S3 (moto's standalone server on 127.0.0.1, sta
 import concurrent.futures as cf, hashlib, multiprocessing as mp, os, socket
 import pytest
 from web2dataset.core import Dataset, Document
+from web2dataset.consent import CONSENT_PATHS
 from web2dataset.downloader import BasicDownloader, _has_pycurl
 from web2dataset.testing import LocalWeb
 
@@ -42,7 +43,7 @@ def test_processes(tmp_path, web, client):
     st = BasicDownloader(ds.path, client=client, threads=8, allow_private={'127.0.0.1'}, quiet=True).download(processes=2)
     _check(ds, web, urls, st)
     assert st['new'] == {'downloaded': 120} and ds.stats['download']['new'] == {'downloaded': 120}
-    assert web.hits('/robots.txt') <= 2 and web.hits() == 120 + web.hits('/robots.txt')
+    assert web.hits('/robots.txt') <= 2 and web.hits() == 120 + sum(map(web.hits, CONSENT_PATHS))   # and tdmrep.json, ai.txt
     with pytest.raises(ValueError, match='processes'): BasicDownloader(ds.path, quiet=True).download(processes=0)
 
 def test_dask_local_cluster(tmp_path, web):

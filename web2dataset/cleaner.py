@@ -432,7 +432,7 @@ class LicenseCleaner(MetadataCleaner):
         return KEEP if self.allowed(lic) else Verdict(False, f"license {lic} not allowed ({self.allow if isinstance(self.allow, str) else ', '.join(self.allow)})")
 
 # %% ../nbs/02_cleaner.ipynb #d8dd72ac
-from urllib.robotparser import RobotFileParser
+from .consent import check_site, site_files, warn_unchecked
 
 def _host(url:str|None)->str:
     try: return (urlsplit(url or '').hostname or '').lower().rstrip('.')
@@ -444,10 +444,12 @@ def _blocked(host:str, blocklist)->str|None:
 
 @cleaners.register('consent')
 class ConsentCleaner(MetadataCleaner):
-    "Rejects documents from blocklisted domains and images disallowed by their host's robots.txt"
+    "Rejects documents from blocklisted domains and images refused by their host's robots.txt, tdmrep.json or ai.txt"
     name = 'consent'
     def __init__(self, blocklist:Iterable[str]=(), # domains to leave out (subdomains included)
                  robots:bool=True, # check robots.txt of each image host
+                 tdmrep:bool=True, # check /.well-known/tdmrep.json (W3C TDMRep) of each image host
+                 ai_txt:bool=True, # check ai.txt (Spawning) of each image host
                  user_agent:str='web2dataset', # the token looked up in robots.txt
                  session=None, # HTTP session (default: `make_session()`)
                  cache_ttl:float=3600): # seconds a robots.txt is kept
@@ -455,8 +457,9 @@ class ConsentCleaner(MetadataCleaner):
         bad = [d for d in bl if not isinstance(d, str) or not re.fullmatch(r'[a-z0-9.-]+\.[a-z0-9-]+|localhost|[0-9.]+', d.strip().lower().lstrip('.').rstrip('.'))]
         if bad: raise ValueError(f"blocklist entries must be domain names such as 'example.org', not {bad!r}")
         self.blocklist = [d.strip().lower().strip('.') for d in bl]
-        store_attr('robots,user_agent,cache_ttl')
-        self._session, self._cache, self._lock, self._host_locks = session, {}, threading.Lock(), {}
+        store_attr('robots,tdmrep,ai_txt,user_agent,cache_ttl')
+        warn_unchecked(robots=robots, tdmrep=tdmrep, ai_txt=ai_txt)
+        self._session, self._files = session, None
 
     @property
     def session(self):
@@ -465,35 +468,30 @@ class ConsentCleaner(MetadataCleaner):
 
 # %% ../nbs/02_cleaner.ipynb #451d575f
 @patch
-def robots_for(self:ConsentCleaner, url:str)->tuple[RobotFileParser|None, str|None]:
-    "The parsed robots.txt of `url`'s host (`None` when it allows everything) and why everything is refused, if so"
-    p = urlsplit(url)
-    origin = f'{p.scheme.lower()}://{p.netloc.lower()}'
-    with self._lock: lock = self._host_locks.setdefault(origin, threading.Lock())
-    with lock:                                       # one fetch per host, even from many threads
-        hit = self._cache.get(origin)
-        if hit and time.monotonic() - hit[0] < self.cache_ttl: return hit[1], hit[2]
-        rp, refuse = None, None
-        try:
-            body, _ = fetch_bytes(self.session, origin + '/robots.txt', max_bytes=500_000, deadline=30)
-            rp = RobotFileParser(); rp.parse(body.decode('utf-8', 'replace').splitlines())
-        except DownloadError as e:
-            code = int(e.reason[5:]) if e.reason.startswith('http-') else None
-            if code is None or code >= 500 or code == 429: refuse = f"robots.txt of {p.netloc} unreachable ({e.reason}): disallowed until it can be read"
-            elif code >= 400: rp = None                # no robots.txt: everything allowed
-            else: raise
-        self._cache[origin] = (time.monotonic(), rp, refuse)
-        return rp, refuse
+def site_consent(self:ConsentCleaner)->tuple:
+    "The consent files this cleaner reads (`consent.site_files`), made on first use"
+    if self._files is None:
+        self._files = site_files(self.session, self.robots, self.tdmrep, self.ai_txt, self.user_agent, self.cache_ttl)
+    return self._files
+
+_REFUSALS = {'robots-disallowed': 'robots.txt of {host} disallows {path} for {agent}',
+             'tdmrep-reserved': '/.well-known/tdmrep.json of {host} reserves text and data mining of {path}',
+             'ai-txt-disallowed': 'ai.txt of {host} disallows {path} for AI training'}
 
 @patch
 def check_doc(self:ConsentCleaner, doc:Document)->Verdict:
-    "Reject blocklisted hosts and robots.txt disallows"
+    "Reject blocklisted hosts, and images their host's robots.txt, tdmrep.json or ai.txt refuses"
     for what, url in (('image', doc.image_url), ('page', doc.page_url)):
         d = _blocked(_host(url), self.blocklist)
         if d: return Verdict(False, f"{what} host {_host(url)} is blocklisted ({d})")
-    if not self.robots or urlsplit(doc.image_url).scheme.lower() not in ('http', 'https'): return KEEP
-    rp, refuse = self.robots_for(doc.image_url)
-    if refuse: return Verdict(False, refuse)
-    if rp is not None and not rp.can_fetch(self.user_agent, doc.image_url):
-        return Verdict(False, f"robots.txt of {_host(doc.image_url)} disallows {urlsplit(doc.image_url).path} for {self.user_agent}")
+    p = urlsplit(doc.image_url)
+    if p.scheme.lower() not in ('http', 'https'): return KEEP
+    try: check_site(self.site_consent(), doc.image_url)
+    except DownloadError as e:
+        if e.reason in _REFUSALS:
+            why = _REFUSALS[e.reason].format(host=_host(doc.image_url), path=p.path, agent=self.user_agent)
+            return Verdict(False, f"{e.reason}: {why}")
+        cause = getattr(e, 'cause', e.reason)    # the robots.txt fetch's own reason (`http-503`, `unsafe-url`...)
+        return Verdict(False, f"robots-unavailable: robots.txt of {p.netloc} unreachable ({cause}): "
+                              "disallowed until it can be read")
     return KEEP

@@ -15,7 +15,7 @@ from fastcore.script import call_parse, anno_parser
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
            'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'as_cleaner_list', 'export_stage',
            'openverse_handler', 'demo_web', 'command', 'allowing_private', 'open_dataset', 'create', 'search',
-           'download', 'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove', 'log_to_stderr',
+           'download', 'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove', 'consent', 'log_to_stderr',
            'exit_code', 'error_line', 'render', 'usage', 'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
@@ -449,6 +449,23 @@ def remove(path:str, # dataset folder
     lines += [f"rewrote {n}: {', '.join(e['files'])}" for n, e in ex.items()]
     return dict(command='remove', path=ds.path, rules=len(rules), new_rules=len(new), removed=[d.uuid for d in gone],
                 exports=ex, summary=dataset_summary(ds), lines=lines)
+
+# %% ../nbs/05_cli.ipynb #8ebc8943
+@command('consent')
+def consent(url:str, # an image URL
+            allow_private:bool=False, # reach private and loopback addresses
+            quiet:bool=False, # no table
+           ):
+    "Say what every opt-out signal (robots.txt, tdmrep.json, ai.txt, headers, XMP, C2PA) says about one image URL"
+    from web2dataset.consent import SIGNALS, consent_report
+    with allowing_private(allow_private): rows = consent_report(url)
+    on = {s.flag: s.default for s in SIGNALS}
+    sig = [dict(signal=s, says=v, detail=d, default='on' if on[s] else 'off') for s, v, d in rows]
+    refused = [r['signal'] for r in sig if r['says'] == 'refuses' and r['default'] == 'on']
+    table = format_table([{**r, 'detail': r['detail'][:70]} for r in sig], ['signal', 'default', 'says', 'detail'])
+    verdict = (f"the downloader would not keep it: {', '.join(refused)}" if refused else
+               'no signal the downloader checks refuses it')
+    return dict(command='consent', url=url, signals=sig, refused=refused, lines=[table, '', verdict])
 
 # %% ../nbs/05_cli.ipynb #54f07837
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')

@@ -19,11 +19,11 @@ from fastcore.basics import chunked, patch, store_attr
 
 from .core import *
 from .core import _resolve
+from .consent import *
 
 
 # %% auto #0
-__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'sniff_format', 'check_image', 'RobotsRules', 'RobotsCache', 'optout_reason',
-           'ConsentSession', 'BasicDownloader']
+__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'sniff_format', 'check_image', 'ConsentSession', 'BasicDownloader']
 
 # %% ../nbs/03_downloader.ipynb #ec7d5c71
 RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
@@ -79,118 +79,12 @@ def check_image(data:bytes,
     if fmt not in formats: raise DownloadError('unsupported-format', fmt)
     return fmt, w, h
 
-# %% ../nbs/03_downloader.ipynb #9bec87a7
-class RobotsRules:
-    "The rules of one robots.txt for one user-agent token (RFC 9309 matching)"
-    def __init__(self, text:str='', # the robots.txt file
-                 agent:str='web2dataset'): # our user-agent token
-        groups, agents_open = [], False
-        for line in str(text).splitlines():
-            line = line.split('#', 1)[0].strip()
-            if ':' not in line: continue
-            k, v = (s.strip() for s in line.split(':', 1))
-            k = k.lower()
-            if k == 'user-agent':
-                if not agents_open: groups.append(([], []))
-                groups[-1][0].append(v.lower()); agents_open = True
-                continue
-            agents_open = False
-            if k in ('allow', 'disallow') and groups and v: groups[-1][1].append((k == 'allow', v))
-        mine = [g for g in groups if agent.lower() in g[0]] or [g for g in groups if '*' in g[0]]
-        self.rules = [(len(p), allow, self._compile(p)) for g in mine for allow, p in g[1]]
-
-    @staticmethod
-    def _compile(p):
-        end = p.endswith('$')
-        return re.compile(re.escape(p[:-1] if end else p).replace(r'\*', '.*') + ('$' if end else ''))
-
-    def allowed(self, url:str)->bool:
-        "May `url` (or a path) be fetched?"
-        u = urlsplit(url)
-        path = (u.path or '/') + (f'?{u.query}' if u.query else '')
-        if path == '/robots.txt': return True
-        best = max(((n, allow) for n, allow, rx in self.rules if rx.match(path)), default=(0, True))
-        return best[1]
-
-# %% ../nbs/03_downloader.ipynb #9508f3a7
-class RobotsCache:
-    "The robots.txt rules of every host, fetched once through `session` and kept `ttl` seconds"
-    def __init__(self, session:requests.Session, agent:str='web2dataset', ttl:float=86400,
-                 fail_ttl:float=300, # seconds an unreachable robots.txt is remembered
-                 max_bytes:int=2_000_000):
-        store_attr()
-        self._rules, self._locks, self._lock = {}, {}, threading.Lock()
-        self._fetching = threading.local()   # this thread is fetching a robots.txt: its redirect hops are not checked
-
-    @staticmethod
-    def origin(url:str)->str:
-        "`scheme://host[:port]` of `url`, the unit a robots.txt covers"
-        u = urlsplit(url)
-        return f'{u.scheme.lower()}://{u.netloc.lower()}'
-
-    def known(self, origin:str):
-        "The rules of `origin` or the error reading them ended with, while they are fresh; else None"
-        hit = self._rules.get(origin)
-        return hit[1] if hit is not None and time.monotonic() <= hit[0] else None
-
-    def keep(self, origin:str, body:bytes|None, error:DownloadError|None=None):
-        "Keep what fetching `origin`'s robots.txt gave (a 4xx allows all; unreachable fails for `fail_ttl` s); the rules or the error"
-        if error is None: r = RobotsRules(body.decode('utf-8', 'replace'), self.agent)
-        elif re.fullmatch(r'http-4\d\d', error.reason): r = RobotsRules('', self.agent)
-        elif error.reason in ('unsafe-url', 'bad-url'): r = error
-        else: r = DownloadError('robots-unavailable', f"{origin}/robots.txt: {error}", transient=True)
-        self._rules[origin] = (time.monotonic() + (self.fail_ttl if isinstance(r, Exception) else self.ttl), r)
-        return r
-
-    def _fetch(self, origin):
-        self._fetching.on = True
-        try: body, _ = fetch_bytes(self.session, f'{origin}/robots.txt', max_bytes=self.max_bytes, deadline=30)
-        except DownloadError as e: return self.keep(origin, None, e)
-        finally: self._fetching.on = False
-        return self.keep(origin, body)
-
-    def rules(self, url:str)->RobotsRules:
-        "The rules for `url`'s host (raises `DownloadError('robots-unavailable')` when robots.txt cannot be read)"
-        origin = self.origin(url)
-        r = self.known(origin)
-        if r is None:
-            with self._lock: lock = self._locks.setdefault(origin, threading.Lock())
-            with lock: r = self.known(origin) or self._fetch(origin)
-        if isinstance(r, Exception): raise r
-        return r
-
-    def check(self, url:str):
-        "Raise `DownloadError('robots-disallowed')` when `url`'s robots.txt forbids it to us"
-        if urlsplit(url).path == '/robots.txt' or getattr(self._fetching, 'on', False): return   # robots.txt and its redirects
-        if not self.rules(url).allowed(url): raise DownloadError('robots-disallowed', url)
-
-# %% ../nbs/03_downloader.ipynb #2c60cdb4
-_VALUED = {'unavailable_after', 'max-snippet', 'max-image-preview', 'max-video-preview'}
-
-def optout_reason(headers, # response headers (a mapping; `getlist` is used when it has one)
-                  noai:bool=True, # honour noai / noimageai
-                  noindex:bool=False, # also honour noindex / noimageindex / none
-                  tdm:bool=True, # honour tdm-reservation: 1
-                  agent:str='web2dataset')->str|None:
-    "The opt-out a response declares to us (`noai`, `noimageai`, `noindex`, `noimageindex`, `tdm-reservation`), else `None`"
-    get = lambda k: headers.getlist(k) if hasattr(headers, 'getlist') else ([headers[k]] if headers.get(k) is not None else [])
-    if tdm and any(v.strip() == '1' for v in get('tdm-reservation')): return 'tdm-reservation'
-    wanted = ({'noai', 'noimageai'} if noai else set()) | ({'noindex', 'noimageindex', 'none'} if noindex else set())
-    for value in get('X-Robots-Tag'):
-        to = None
-        for tok in value.split(','):
-            tok = tok.strip()
-            m = re.match(r'^([\w.-]+)\s*:\s*(.*)$', tok)
-            if m and m[1].lower() not in _VALUED: to, tok = m[1].lower(), m[2].strip()
-            if to in (None, agent) and tok.lower() in wanted: return 'noindex' if tok.lower() == 'none' else tok.lower()
-    return None
-
 # %% ../nbs/03_downloader.ipynb #8e3c6364
 class ConsentSession(Session):
-    "core's `Session` that asks robots.txt before every request and redirect hop"
-    robots:RobotsCache|None = None
+    "core's `Session` that asks the consent files of the host (robots.txt first) before every request and redirect hop"
+    consent:tuple = ()   # the `SiteFile`s to check (`consent.site_files`)
     def send(self, request, **kwargs):
-        if self.robots is not None: self.robots.check(request.url)
+        check_site(self.consent, request.url)
         return super().send(request, **kwargs)
 
 # %% ../nbs/03_downloader.ipynb #1d5f475f
@@ -211,7 +105,7 @@ def _has_pycurl()->bool:
 
 REJECT_REASONS = {'not-an-image', 'empty', 'svg', 'unsupported-format', 'corrupt', 'too-many-pixels', 'too-small',
                   'too-large', 'unsafe-url', 'robots-disallowed', 'noai', 'noimageai', 'noindex', 'noimageindex',
-                  'tdm-reservation'}
+                  'tdm-reservation'} | OPTOUT_REASONS
 
 class BasicDownloader:
     "Download the `found` documents of a dataset folder: concurrent, polite, validated, consent-aware and resumable"
@@ -231,6 +125,10 @@ class BasicDownloader:
                  noai:bool=True, # honour X-Robots-Tag noai / noimageai
                  noindex:bool=False, # also honour X-Robots-Tag noindex / noimageindex
                  tdm:bool=True, # honour tdm-reservation: 1
+                 tdmrep:bool=True, # honour /.well-known/tdmrep.json (W3C TDM Reservation Protocol)
+                 ai_txt:bool=True, # honour ai.txt (Spawning)
+                 xmp:bool=True, # honour IPTC/PLUS DataMining in the image's XMP
+                 c2pa:bool=True, # honour a C2PA manifest's training-and-data-mining assertion (`[c2pa]` extra)
                  max_side:int|None=None, # resize so that the longer side is at most this (None: keep the original)
                  encode_format:str|None=None, # re-encode to this format ('JPEG', 'PNG', 'WEBP'; None: keep)
                  quality:int=90, # JPEG/WebP quality when re-encoding
@@ -250,9 +148,7 @@ class BasicDownloader:
         store_attr()
         self.storage_options = storage_options or {}
         self.encode_format = encode_format and str(encode_format).upper()
-        for flag, what in ((robots, 'robots.txt is NOT read'), (noai, 'X-Robots-Tag noai/noimageai is NOT honoured'),
-                           (tdm, 'tdm-reservation is NOT honoured')):
-            if not flag: logger.warning("consent check turned off: %s; only do this for sites whose owners agreed", what)
+        warn_unchecked(robots=robots, noai=noai, tdm=tdm, tdmrep=tdmrep, ai_txt=ai_txt, xmp=xmp, c2pa=c2pa)
         self.ds = Dataset(path, create=False, **self.storage_options)
         self._cleaners = None
         self._takedowns = None   # the folder's takedown rules, read once per `download`
@@ -295,7 +191,7 @@ def _state(self:BasicDownloader):
         s = ConsentSession(user_agent=self.user_agent, timeout=self.timeout, retries=self.retries,
                            allow_private=self.allow_private, limiter=HostLimiter(rate=self.rate_per_host))
         _read_env_once(s)
-        if self.robots: s.robots = RobotsCache(s)
+        s.consent = site_files(s, self.robots, self.tdmrep, self.ai_txt)
         self._local = dict(session=s, slots=_HostSlots(self.max_per_host))
         if self._token:
             while len(_PROCESS_STATES) >= 4: _PROCESS_STATES.pop(next(iter(_PROCESS_STATES)))   # a long-lived worker keeps a few
@@ -351,6 +247,7 @@ def _finish(self:BasicDownloader, doc:Document,
         why = optout_reason(headers, self.noai, self.noindex, self.tdm)
         if why: raise DownloadError(why, doc.image_url)
         fmt, w, h = check_image(data, self.max_pixels, self.min_side)
+        if why := embedded_optout(data, self.xmp, self.c2pa): raise why
         info = dict(content_type=headers.get('Content-Type'))
         if final_url and final_url != doc.image_url: info['final_url'] = final_url
         if self.max_side or self.encode_format:
@@ -566,13 +463,13 @@ class _CurlClient:
         import pycurl
         self.pc, self.dl, self.retry_failed, self.strays, self.on_done = pycurl, dl, retry_failed, strays or {}, on_done
         self.session = dl._state()['session']   # its limiter, retry policy and robots cache are shared with the thread client
-        self.limiter, self.robots = self.session.limiter, self.session.robots
+        self.limiter, self.consent = self.session.limiter, self.session.consent
         self.multi = pycurl.CurlMulti()
         self.idle, self.busy = [self._handle() for _ in range(dl.threads)], {}   # handles; busy: handle -> transfer
         self.active = 0                          # documents taken from the folder and not settled yet
         self.per_host, self.host_queue = Counter(), defaultdict(deque)   # image transfers holding / awaiting a host slot
         self.timers, self.seq = [], itertools.count()   # heap of (when, n, action, transfer): rate slots, retry delays
-        self.robots_wait, self.ready = {}, deque()      # transfers awaiting a robots.txt / a free handle
+        self.robots_wait, self.ready = {}, deque()      # transfers awaiting a consent file / a free handle
         self.tally = Counter()
 
     def _handle(self):
@@ -618,16 +515,16 @@ class _CurlClient:
         if self.on_done: self.on_done(res)
 
     def _go(self, t:_Transfer):
-        "Check `t`'s URL (safety, then robots.txt for images) and queue it for a slot of its host"
+        "Check `t`'s URL (safety, then the host's consent files for images) and queue it for a slot of its host"
         try: check_url(t.url, self.dl.allow_private)
         except UnsafeURLError as e: return self._end(t, error=DownloadError('unsafe-url', str(e)))
         except DownloadError as e: return self._end(t, error=e)
         u = urlsplit(t.url)
-        if t.doc is not None and self.robots is not None and u.path != '/robots.txt':
-            rules = self._robots_rules(t)
-            if rules is None: return                    # waiting for the host's robots.txt
+        for f in (self.consent if t.doc is not None and u.path not in CONSENT_PATHS else ()):
+            rules = self._robots_rules(t, f)
+            if rules is None: return                    # waiting for the host's robots.txt (or tdmrep.json, ai.txt)
             if isinstance(rules, Exception): return self._end(t, error=rules)
-            if not rules.allowed(t.url): return self._end(t, error=DownloadError('robots-disallowed', t.url))
+            if why := rules.reason(t.url): return self._end(t, error=DownloadError(why, t.url))
         t.host = u.hostname or ''
         if t.doc is not None and self.dl.max_per_host and self.per_host[t.host] >= self.dl.max_per_host:
             self.host_queue[t.host].append(t)
@@ -728,19 +625,21 @@ class _CurlClient:
         finally: self.dl._release(doc.uuid)
         self._report(res)
 
-    def _robots_rules(self, t:_Transfer):
-        "The rules of `t`'s origin, the error that reading them ended with, or None while they are fetched (`t` waits)"
-        origin = self.robots.origin(t.url)
-        if (r := self.robots.known(origin)) is not None: return r
-        if origin in self.robots_wait: self.robots_wait[origin].append(t); return None
-        self.robots_wait[origin] = [t]
-        self._go(_Transfer(f'{origin}/robots.txt', origin=origin, max_bytes=self.robots.max_bytes, deadline=30))
+    def _robots_rules(self, t:_Transfer, f:SiteFile):
+        "The rules of consent file `f` for `t`'s origin, the error reading it ended with, or None while it is fetched"
+        origin = f.origin(t.url)
+        if (r := f.known(origin)) is not None: return r
+        key = (f.path, origin)
+        if key in self.robots_wait: self.robots_wait[key].append(t); return None
+        self.robots_wait[key] = [t]
+        self._go(_Transfer(origin + f.path, origin=(f, origin), max_bytes=f.max_bytes, deadline=30))
         return None
 
     def _robots_done(self, t:_Transfer, data:bytes|None, error:DownloadError|None):
-        "Keep the rules in the shared `RobotsCache`, then the transfers that waited for them go on"
-        self.robots.keep(t.origin, data, error)
-        for w in self.robots_wait.pop(t.origin, []): self._go(w)
+        "Keep the rules in the shared cache of that file (`RobotsCache`...), then the transfers that waited go on"
+        f, origin = t.origin
+        f.keep(origin, data, error)
+        for w in self.robots_wait.pop((f.path, origin), []): self._go(w)
 
     def _close(self):
         for c in list(self.busy): self.multi.remove_handle(c)

@@ -16,13 +16,14 @@ from fastcore.basics import ifnone, store_attr
 from PIL import Image
 
 from .core import *
+from .consent import SIGNALS, consent_policy, signal_of, signal_rows
 
 # %% auto #0
 __all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'EXPORTERS', 'as_dataset', 'label_of', 'kept_docs', 'class_names',
            'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'record_export',
-           'size_category', 'card_license', 'md_cell', 'md_link', 'md_table', 'rejection_counts', 'consent_policy',
-           'card_text', 'write_card', 'write_metadata', 'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class',
-           'ToTensor', 'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock', 'to_webdataset', 'to_parquet',
+           'size_category', 'card_license', 'md_cell', 'md_link', 'md_table', 'rejection_counts', 'card_text',
+           'write_card', 'write_metadata', 'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class', 'ToTensor',
+           'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock', 'to_webdataset', 'to_parquet',
            'recorded_exports', 'redo_exports', 'create_dataset']
 
 # %% ../nbs/04_export.ipynb #33b05900
@@ -218,20 +219,13 @@ def rejection_counts(path)->Counter:
 _OPT_OUT = re.compile(r'robots|noai|noimageai|noindex|noimageindex|tdm|consent|opt.?out', re.I)
 
 def _opted_out(d:Document)->bool:
-    "Whether `d` was left out because its owner opted out"
-    return d.status in ('failed', 'rejected') and bool(_OPT_OUT.search(f"{d.reason or ''} {d.extra.get('rejected_by', '')}"))
+    "Whether `d` was left out because its owner opted out (a signal of `consent.SIGNALS`, or the consent cleaner)"
+    if d.status not in ('failed', 'rejected'): return False
+    why = f"{d.reason or ''} {d.extra.get('rejected_by', '')}"
+    return signal_of(d.reason) is not None or bool(_OPT_OUT.search(why))
 
 # %% ../nbs/04_export.ipynb #3b7e6085
-_OPT_OUTS = (('robots', 'robots.txt (read before the first request to a host)'), ('noai', '`X-Robots-Tag: noai`/`noimageai`'),
-             ('noindex', '`X-Robots-Tag: noindex`/`noimageindex`'), ('tdm', '`tdm-reservation` headers'))
-
-def consent_policy(robots:bool=True, noai:bool=True, noindex:bool=False, tdm:bool=True)->str:
-    "The card's sentence on the opt-outs a download honoured (the arguments of `BasicDownloader`)"
-    flags = dict(robots=robots, noai=noai, noindex=noindex, tdm=tdm)
-    on, off = [w for k, w in _OPT_OUTS if flags[k]], [w for k, w in _OPT_OUTS if not flags[k]]
-    s = ("Images were downloaded with an honest User-Agent naming the project and per-host rate and concurrency limits. "
-         + (f"Owners' opt-outs honoured: {', '.join(on)}." if on else "No opt-out of the image owners was checked."))
-    return s + (f" Not checked: {', '.join(off)}." if off else '')
+_OPT_OUTS = tuple((s.flag, s.words) for s in SIGNALS)   # the downloader flags the card records (`consent.SIGNALS`)
 
 def _span(vals)->str:
     v = sorted(x[:10] for x in vals if x)
@@ -294,7 +288,9 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
     rec = ds.stats.get('consent')
     out += ['## Consent', consent_policy(**{k: bool(v) for k, v in (rec or {}).items() if k in dict(_OPT_OUTS)})
             + ('' if isinstance(rec, dict) else " (The downloader's defaults: the settings used were not recorded.)"),
-            f'Images left out because their owners opted out: {sum(map(_opted_out, every))}.']
+            f'Images left out because their owners opted out: {sum(map(_opted_out, every))}.',
+            md_table(('signal', 'checked', 'images kept out'),
+                     signal_rows(every, rec if isinstance(rec, dict) else None))]
     out += ['## Attribution', md_table(('#', 'file', 'title and source', 'creator', 'license', 'label'),
             [(i + 1, md_cell(d.file), md_link(d.title or 'source', d.page_url), md_link(d.creator or 'unknown', d.creator_url),
               md_link(d.license, d.license_url or license_url(d.license)), md_cell(label_of(d))) for i, d in enumerate(docs)])]

@@ -10,6 +10,7 @@ import json, os
 from concurrent.futures import ThreadPoolExecutor
 
 from .core import *
+from .consent import SIGNALS
 from .searcher import MultiSearcher, Searcher, get_searcher
 from .downloader import BasicDownloader
 
@@ -101,7 +102,7 @@ def download_stage(ds:Dataset, # the folder
     pre = apply_takedowns(ds)
     ics = split_cleaners(cleaners)[1]
     bd = BasicDownloader(ds.path, cleaners=ics or None, quiet=quiet, **kw)
-    ds.stats = {**ds.stats, 'consent': {k: bool(getattr(bd, k)) for k in ('robots', 'noai', 'noindex', 'tdm')}}
+    ds.stats = {**ds.stats, 'consent': {s.flag: bool(getattr(bd, s.flag)) for s in SIGNALS}}
     clean_leftovers(ds, ics, quiet=quiet)
     stats = bd.download(retry_failed=retry_failed, processes=processes, docs=docs)
     return {**stats, 'taken_down': len(pre) + stats['taken_down']}

@@ -7,7 +7,7 @@ Docs: https://web2dataset.github.io/web2dataset/testing.html.md"""
 # %% auto #0
 __all__ = ['SHAPES', 'MIMES', 'EXTS', 'PHOTOS', 'LICENSE_URLS', 'GEN_FORMATS', 'DEFAULT_ROBOTS', 'ADMIN', 'FAULTS', 'SVG',
            'draw_image', 'jpeg_comment', 'encode_image', 'fit_bytes', 'make_image', 'image_record', 'corpus',
-           'latency_fn', 'Request', 'as_response', 'LocalWeb', 'bomb_png', 'corrupt_jpeg']
+           'latency_fn', 'Request', 'as_response', 'LocalWeb', 'bomb_png', 'corrupt_jpeg', 'xmp_packet', 'with_xmp']
 
 # %% ../nbs/06_testing.ipynb #36637558
 import io, re, sys, json, math, time, uuid, zlib, socket, struct, random, hashlib, threading
@@ -661,6 +661,64 @@ _fault('noai')(lambda web, req, token: _image(web, 'noai', token, **{'X-Robots-T
 _fault('noimageai')(lambda web, req, token: _image(web, 'noimageai', token, **{'X-Robots-Tag': 'noimageai'}))
 _fault('tdm')(lambda web, req, token: _image(web, 'tdm', token, **{'tdm-reservation': '1'}))
 _fault('svg')(lambda web, req, token: (200, {'Content-Type': 'image/svg+xml'}, SVG))
+
+# %% ../nbs/06_testing.ipynb #f21d2c71
+_PLUS = 'http://ns.useplus.org/ldf/xmp/1.0/'
+_XMP_FORMS = dict(attribute='<rdf:Description rdf:about="" xmlns:plus="{ns}" plus:DataMining="{uri}"/>',
+                  element='<rdf:Description rdf:about="" xmlns:plus="{ns}"><plus:DataMining>{uri}</plus:DataMining>'
+                          '</rdf:Description>',
+                  resource='<rdf:Description rdf:about="" xmlns:plus="{ns}"><plus:DataMining rdf:resource="{uri}"/>'
+                           '</rdf:Description>')
+
+def xmp_packet(value:str, # a PLUS DataMining value such as 'DMI-PROHIBITED-AIMLTRAINING'
+               form:str='attribute', # how the property is written: 'attribute', 'element' or 'resource'
+              ) -> bytes:
+    "An XMP packet whose IPTC/PLUS `DataMining` property is `value`"
+    desc = _XMP_FORMS[form].format(ns=_PLUS, uri=f'http://ns.useplus.org/ldf/vocab/{value}')
+    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">{desc}</rdf:RDF></x:xmpmeta>'
+            '<?xpacket end="w"?>').encode()
+
+def with_xmp(data:bytes, # a JPEG or PNG file
+             value:str, form:str='attribute', # see `xmp_packet`
+             compress:bool=False, # PNG: a compressed iTXt chunk
+            ) -> bytes:
+    "`data` with an XMP packet (JPEG `APP1`, PNG `iTXt`) saying `DataMining` is `value`"
+    x = xmp_packet(value, form)
+    if data[:2] == b'\xff\xd8':
+        seg = b'http://ns.adobe.com/xap/1.0/\x00' + x
+        return data[:2] + b'\xff\xe1' + (len(seg) + 2).to_bytes(2, 'big') + seg + data[2:]
+    if data[:8] != b'\x89PNG\r\n\x1a\n': raise ValueError('with_xmp writes into a JPEG or a PNG')
+    body = b'XML:com.adobe.xmp\x00' + (b'\x01\x00\x00\x00' + zlib.compress(x) if compress else b'\x00\x00\x00\x00' + x)
+    chunk = len(body).to_bytes(4, 'big') + b'iTXt' + body + zlib.crc32(b'iTXt' + body).to_bytes(4, 'big')
+    return data[:33] + chunk + data[33:]                  # after the signature and IHDR
+
+# %% ../nbs/06_testing.ipynb #425a02c6
+def _site_file(path, ctype, doc):
+    "A property of `LocalWeb` serving `path` (a str, or JSON of anything else); None: 404"
+    def get(self): return self.__dict__.get('_site_files', {}).get(path)
+    def put(self, body):
+        files = self.__dict__.setdefault('_site_files', {})
+        if body is None: files.pop(path, None); self._routes.pop(path, None); return
+        files[path] = body
+        text = body if isinstance(body, str) else json.dumps(body)
+        self.route(path, lambda req: (200, {'Content-Type': ctype}, text))
+    return property(get, put, doc=doc)
+
+LocalWeb.tdmrep = _site_file('/.well-known/tdmrep.json', 'application/json',
+                             'The rules of /.well-known/tdmrep.json (a list, or the text), None: 404')
+LocalWeb.ai_txt = _site_file('/ai.txt', 'text/plain', 'The text of /ai.txt, None: 404')
+
+@_fault('xmp')
+def _(web, req, token):
+    dmi = req.query.get('dmi', 'DMI-PROHIBITED-AIMLTRAINING')
+    return 200, {'Content-Type': 'image/jpeg'}, with_xmp(web.fault_image('xmp', token), dmi)
+
+@_fault('xmp-png')
+def _(web, req, token):
+    b = io.BytesIO(); Image.open(io.BytesIO(web.fault_image('xmp-png', token))).save(b, 'PNG')
+    dmi = req.query.get('dmi', 'DMI-PROHIBITED-AIMLTRAINING')
+    return 200, {'Content-Type': 'image/png'}, with_xmp(b.getvalue(), dmi)
 
 # %% ../nbs/06_testing.ipynb #fcb65f83
 def _serve_in_child(kw, images, conn):

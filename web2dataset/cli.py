@@ -15,9 +15,9 @@ from fastcore.script import call_parse, anno_parser
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
            'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'download_stage',
            'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web', 'command',
-           'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
-           'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
-           'parser', 'main']
+           'allowing_private', 'open_dataset', 'url_list_docs', 'url_list_report', 'create', 'search', 'download',
+           'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code',
+           'error_line', 'render', 'usage', 'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
 class UsageError(ValueError):
@@ -294,6 +294,31 @@ def _cleaners_named(names:str, image:bool=True)->list:
         if bad: raise UsageError(f"{', '.join(bad)} cleans images: use it with `download`, `clean` or `create`")
     return cs
 
+# %% ../nbs/05_cli.ipynb #fbe8b4cc
+def url_list_docs(urls:str, # the URL list file
+                  url_col:str|None=None, caption_col:str|None=None, # its URL and caption columns (default: guessed)
+                 )->tuple:
+    "The reader of the URL list `urls` and a stream of its Documents; a usage error when it has no usable URL"
+    import itertools
+    from web2dataset.searcher import UrlListSearcher
+    try: lister = UrlListSearcher(urls, url_col=url_col, caption_col=caption_col, quiet=True)
+    except (FileNotFoundError, ValueError) as e: raise UsageError(str(e)) from None
+    docs = lister.iter_docs()
+    first = next(docs, None)
+    if first is None and not lister.skipped: raise UsageError(f"the URL list {urls} holds no URL")
+    hint = '; name the URL column with --url-col' if lister.skipped_by_reason['no-url'] else ''
+    if first is None: raise UsageError(f"the URL list {urls} has no usable URL: {lister.skipped_summary()}{hint}")
+    return lister, itertools.chain([first], docs)
+
+def url_list_report(res:dict, # a command's result
+                    ds, lister)->dict:
+    "`res` with the skipped lines of the URL list read by `lister` (also written to the folder's `stats.json`)"
+    if lister is None: return res
+    sk = dict(list=str(lister.query), lines=lister.skipped, by_reason=dict(lister.skipped_by_reason.most_common()), text=lister.skipped_summary(),
+              first=[dict(line=i, reason=r, text=t[:100]) for i, t, r in lister.skipped_examples[:10]])
+    ds.stats = {**ds.stats, 'url_list': sk}
+    return {**res, 'skipped': sk, 'lines': res.get('lines', []) + ([lister.skipped_summary()] if lister.skipped else [])}
+
 # %% ../nbs/05_cli.ipynb #b6df31a5
 @command('create')
 def create(path:str, # dataset folder (made if missing; rerun the same command to resume)
@@ -362,23 +387,22 @@ def download(path:str, # dataset folder
              max_per_host:int=4, # downloads in flight per host
              rate_per_host:float=None, # request starts per second per host (default: no limit)
              max_side:int=None, # resize so that the longer side is at most this many pixels
+             url_col:str=None, # the URL list's column of image URLs (default: url, image_url, image, link or src)
+             caption_col:str=None, # the URL list's column of captions (default: caption, text, title, alt or description)
              retry_failed:bool=False, # also retry downloads that failed for a transient reason
              allow_private:bool=False, # reach private and loopback addresses
              quiet:bool=False, # no progress bars, no summary
             ):
     "Download the images of the records found, or of a URL list (resumable; takedowns are skipped)"
-    docs = None
-    if urls:
-        from web2dataset.searcher import UrlListSearcher
-        try: docs = UrlListSearcher(urls).iter_docs()
-        except (FileNotFoundError, ValueError) as e: raise UsageError(str(e)) from None
+    lister, docs = url_list_docs(urls, url_col, caption_col) if urls else (None, None)
     with allowing_private(allow_private):
         ds = open_dataset(path, create=bool(urls))
         dl = download_stage(ds, quiet, retry_failed, processes, docs, threads=threads, client=client, max_per_host=max_per_host,
                             rate_per_host=rate_per_host, max_side=max_side)
     s = dataset_summary(ds)
-    return dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),
-                lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])
+    res = dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),
+               lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])
+    return url_list_report(res, ds, lister)
 
 @command('clean')
 def clean(path:str, # dataset folder

@@ -15,9 +15,9 @@ from fastcore.script import call_parse, anno_parser
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
            'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'download_stage',
            'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web', 'command',
-           'allowing_private', 'open_dataset', 'url_list_docs', 'url_list_report', 'create', 'search', 'download',
-           'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code',
-           'error_line', 'render', 'usage', 'parser', 'main']
+           'allowing_private', 'open_dataset', 'url_list_docs', 'verify_hash_arg', 'hash_report', 'url_list_report',
+           'create', 'search', 'download', 'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove',
+           'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage', 'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
 class UsageError(ValueError):
@@ -310,6 +310,20 @@ def url_list_docs(urls:str, # the URL list file
     if first is None: raise UsageError(f"the URL list {urls} has no usable URL: {lister.skipped_summary()}{hint}")
     return lister, itertools.chain([first], docs)
 
+def verify_hash_arg(spec:str|None)->dict:
+    "The downloader's `verify_hash` option from `--verify-hash COLUMN[:TYPE]`, checked before any work"
+    if spec is None: return {}
+    from web2dataset.downloader import parse_verify_hash
+    try: return dict(verify_hash=parse_verify_hash(spec))
+    except ValueError as e: raise UsageError(f"--verify-hash: {e}") from None
+
+def hash_report(res:dict)->dict:
+    "`res` with a line on the hash check of its download: how many matched, differed, had no expected hash"
+    h = res.get('download', {}).get('hash')
+    if not h: return res
+    what = dict(ok='matched', mismatch='differed (rejected)', missing='without an expected hash (downloaded unchecked)')
+    return {**res, 'lines': res['lines'] + ['hash check: ' + ', '.join(f"{h[k]} {w}" for k, w in what.items() if h.get(k))]}
+
 def url_list_report(res:dict, # a command's result
                     ds, lister)->dict:
     "`res` with the skipped lines of the URL list read by `lister` (also written to the folder's `stats.json`)"
@@ -389,20 +403,22 @@ def download(path:str, # dataset folder
              max_side:int=None, # resize so that the longer side is at most this many pixels
              url_col:str=None, # the URL list's column of image URLs (default: url, image_url, image, link or src)
              caption_col:str=None, # the URL list's column of captions (default: caption, text, title, alt or description)
+             verify_hash:str=None, # COLUMN[:TYPE]: reject images whose hash is not the list's (sha256, md5, sha512)
              retry_failed:bool=False, # also retry downloads that failed for a transient reason
              allow_private:bool=False, # reach private and loopback addresses
              quiet:bool=False, # no progress bars, no summary
             ):
     "Download the images of the records found, or of a URL list (resumable; takedowns are skipped)"
+    check = verify_hash_arg(verify_hash)
     lister, docs = url_list_docs(urls, url_col, caption_col) if urls else (None, None)
     with allowing_private(allow_private):
         ds = open_dataset(path, create=bool(urls))
         dl = download_stage(ds, quiet, retry_failed, processes, docs, threads=threads, client=client, max_per_host=max_per_host,
-                            rate_per_host=rate_per_host, max_side=max_side)
+                            rate_per_host=rate_per_host, max_side=max_side, **check)
     s = dataset_summary(ds)
     res = dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),
                lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])
-    return url_list_report(res, ds, lister)
+    return url_list_report(hash_report(res), ds, lister)
 
 @command('clean')
 def clean(path:str, # dataset folder

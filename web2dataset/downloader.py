@@ -23,8 +23,8 @@ from .core import _resolve
 
 
 # %% auto #0
-__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'sniff_format', 'check_image', 'RobotsRules', 'RobotsCache', 'optout_reason',
-           'ConsentSession', 'BasicDownloader', 'fetch', 'download']
+__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'HASH_TYPES', 'sniff_format', 'check_image', 'RobotsRules', 'RobotsCache',
+           'optout_reason', 'ConsentSession', 'BasicDownloader', 'fetch', 'parse_verify_hash', 'check_hash', 'download']
 
 # %% ../nbs/03_downloader.ipynb #ec7d5c71
 RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
@@ -235,6 +235,7 @@ class BasicDownloader:
                  max_side:int|None=None, # resize so that the longer side is at most this (None: keep the original)
                  encode_format:str|None=None, # re-encode to this format ('JPEG', 'PNG', 'WEBP'; None: keep)
                  quality:int=90, # JPEG/WebP quality when re-encoding
+                 verify_hash=None, # 'COLUMN[:TYPE]': reject an image whose sha256/md5/sha512 is not the list's
                  allow_private=None, # reach private/loopback hosts (True, a set of host names; see core `check_url`)
                  user_agent:str|None=None, # default: core's honest USER_AGENT
                  quiet:bool=False, # no progress bar
@@ -249,6 +250,7 @@ class BasicDownloader:
             raise ValueError(f"encode_format must be 'JPEG', 'PNG', 'WEBP' or None, not {encode_format!r}")
         if max_side is not None and max_side < 1: raise ValueError(f"max_side must be positive or None, not {max_side}")
         store_attr()
+        self.verify_hash = parse_verify_hash(verify_hash)
         self.storage_options = storage_options or {}
         self.encode_format = encode_format and str(encode_format).upper()
         for flag, what in ((robots, 'robots.txt is NOT read'), (noai, 'X-Robots-Tag noai/noimageai is NOT honoured'),
@@ -352,7 +354,8 @@ def _finish(self:BasicDownloader, doc:Document,
         why = optout_reason(headers, self.noai, self.noindex, self.tdm)
         if why: raise DownloadError(why, doc.image_url)
         fmt, w, h = check_image(data, self.max_pixels, self.min_side)
-        info = dict(content_type=headers.get('Content-Type'))
+        sha = hashlib.sha256(data).hexdigest()
+        info = dict(content_type=headers.get('Content-Type'), **check_hash(self.verify_hash, doc, data, sha))
         if final_url and final_url != doc.image_url: info['final_url'] = final_url
         if self.max_side or self.encode_format:
             new, fmt2, w2, h2 = _encode(data, fmt, self.max_side, self.encode_format, self.quality)
@@ -362,12 +365,13 @@ def _finish(self:BasicDownloader, doc:Document,
     except DownloadError as e:
         kind = 'rejected' if e.reason in REJECT_REASONS else 'failed'
         extra.update(error=str(e)[:500], **({'transient': e.transient} if kind == 'failed' else {}))
+        extra.update(getattr(e, 'extra', {}))      # what a check adds to the record (a hash mismatch's hashes)
         if status is None and re.fullmatch(r'http-\d{3}', e.reason): status = int(e.reason[5:])
         return dataclasses.replace(doc, status=kind, reason=e.reason, http_status=status, file=None,
                                    downloaded_at=now_iso(), extra=extra), None
     kept = dataclasses.replace(doc, status='downloaded', reason=None, width=w, height=h, format=fmt, bytes=len(data),
-                               sha256=hashlib.sha256(data).hexdigest(), http_status=status, downloaded_at=now_iso(),
-                               extra={**extra, **info})
+                               sha256=hashlib.sha256(data).hexdigest() if 'original' in info else sha,
+                               http_status=status, downloaded_at=now_iso(), extra={**extra, **info})
     kept, rule = self._takedown_after(kept, data)
     if rule is not None: return takedown_record(kept, rule), None
     return dataclasses.replace(kept, file=self.ds.write_image(doc.uuid, fmt, data)), data
@@ -388,6 +392,39 @@ def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
     return self._finish(doc, data, r.status_code, r.raw.headers if r.raw is not None else r.headers, r.url)
 
 BasicDownloader._takedown_after, BasicDownloader._finish, BasicDownloader._process = _takedown_after, _finish, _process
+
+# %% ../nbs/03_downloader.ipynb #14e7e18b
+HASH_TYPES = ('sha256', 'md5', 'sha512')
+REJECT_REASONS.add('hash-mismatch')
+
+def parse_verify_hash(spec)->tuple[str, str]|None:
+    "`(column, hash type)` of `'COLUMN[:TYPE]'` (the type guessed from the column's name when not given), or None"
+    if spec is None or spec is False: return None
+    if isinstance(spec, (tuple, list)) and len(spec) == 2: col, kind = spec
+    elif isinstance(spec, str): col, _, kind = spec.partition(':')
+    else: col, kind = None, None
+    col, kind = str(col or '').strip(), str(kind or '').strip().lower()
+    if not col: raise ValueError(f"verify_hash is COLUMN or COLUMN:TYPE ('sha256', 'checksum:md5'...), not {spec!r}")
+    if not kind: kind = next((k for k in HASH_TYPES if k in col.lower()), '')
+    if not kind: raise ValueError(f"cannot tell the hash type of column {col!r}: write {col}:sha256, :md5 or :sha512")
+    if kind not in HASH_TYPES: raise ValueError(f"unknown hash type {kind!r}: use sha256, md5 or sha512")
+    return col, kind
+
+def check_hash(spec:tuple|None, # `parse_verify_hash`'s (column, type)
+               doc:Document, data:bytes, sha256:str)->dict:
+    "`{'hash': ...}` for `doc`'s record (`{}` without `spec`); `DownloadError('hash-mismatch')` when the hash differs"
+    if spec is None: return {}
+    col, kind = spec
+    key = next((k for k in doc.extra if k.lower() == col.lower()), None)
+    want = str(doc.extra[key]).strip().lower() if key is not None and doc.extra[key] not in (None, '') else None
+    if want is None: return {'hash': dict(type=kind, column=col, check='missing')}
+    if want.startswith(kind + ':'): want = want[len(kind) + 1:]
+    got = sha256 if kind == 'sha256' else hashlib.new(kind, data).hexdigest()
+    h = dict(type=kind, column=key, expected=want, actual=got, check='ok' if want == got else 'mismatch')
+    if want == got: return {'hash': h}
+    e = DownloadError('hash-mismatch', f"{kind} of the image is {got}, the list expects {want[:200]}")
+    e.extra = {'hash': h}
+    raise e
 
 # %% ../nbs/03_downloader.ipynb #23b0c6d4
 def _pending(doc:Document, retry_failed:bool)->bool:
@@ -458,7 +495,7 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
         from web2dataset.cleaner import clean_one
         doc = clean_one(ds, doc, self._cleaner_list(), data=data)
     _drop_strays(ds, doc, stray)
-    return doc.status, doc.reason, nbytes
+    return doc.status, doc.reason, nbytes, (doc.extra.get('hash') or {}).get('check')
 
 def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
     "Download the document `item` (a uuid, or a new `Document`) if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
@@ -476,7 +513,8 @@ BasicDownloader._safely, BasicDownloader._settle, BasicDownloader._one = _safely
 # %% ../nbs/03_downloader.ipynb #a6ebe39f
 def _tally(c:Counter, res):
     if res is None: return
-    status, reason, nbytes = res
+    status, reason, nbytes, *check = res
+    if check and check[0]: c[f'hash:{check[0]}'] += 1
     c[f'status:{status}'] += 1
     if reason: c[f'reason:{reason}'] += 1
     if nbytes is not None:
@@ -772,6 +810,7 @@ def _stats(tally:Counter, seconds:float)->dict:
     pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
     new = pick('new:')
     return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'], bytes=tally['bytes'],
+                **({'hash': pick('hash:')} if pick('hash:') else {}),
                 seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
                 finished_at=now_iso())
 

@@ -14,7 +14,8 @@ from fastcore.script import call_parse, anno_parser
 # %% auto #0
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
            'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'as_cleaner_list', 'export_stage',
-           'openverse_handler', 'demo_web', 'command', 'allowing_private', 'open_dataset', 'create', 'search',
+           'openverse_handler', 'demo_web', 'command', 'allowing_private', 'open_dataset', 'url_list_docs',
+           'resize_args', 'verify_hash_arg', 'hash_report', 'url_list_report', 'dask_executor', 'create', 'search',
            'download', 'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove', 'consent', 'log_to_stderr',
            'exit_code', 'error_line', 'render', 'usage', 'parser', 'main']
 
@@ -240,6 +241,69 @@ def _cleaners_named(names:str, image:bool=True)->list:
         if bad: raise UsageError(f"{', '.join(bad)} cleans images: use it with `download`, `clean` or `create`")
     return cs
 
+# %% ../nbs/05_cli.ipynb #fbe8b4cc
+def url_list_docs(urls:str, # the URL list file
+                  url_col:str|None=None, caption_col:str|None=None, # its URL and caption columns (default: guessed)
+                 )->tuple:
+    "The reader of the URL list `urls` and a stream of its Documents; a usage error when it has no usable URL"
+    import itertools
+    from web2dataset.searcher import UrlListSearcher
+    try: lister = UrlListSearcher(urls, url_col=url_col, caption_col=caption_col, quiet=True)
+    except (FileNotFoundError, ValueError) as e: raise UsageError(str(e)) from None
+    docs = lister.iter_docs()
+    first = next(docs, None)
+    if first is None and not lister.skipped: raise UsageError(f"the URL list {urls} holds no URL")
+    hint = '; name the URL column with --url-col' if lister.skipped_by_reason['no-url'] else ''
+    if first is None: raise UsageError(f"the URL list {urls} has no usable URL: {lister.skipped_summary()}{hint}")
+    return lister, itertools.chain([first], docs)
+
+def resize_args(resize_mode:str, image_size:int, resize_only_if_bigger:bool, min_image_size:int, max_aspect_ratio:float|None,
+                max_side:int|None=None)->dict:
+    "The downloader's resize and shape options from the command line, checked before any work"
+    from web2dataset.downloader import check_resize_args
+    try: check_resize_args(resize_mode, image_size, max_side, max_aspect_ratio)
+    except ValueError as e: raise UsageError(re.sub(r'\b(resize_mode|image_size|max_side|max_aspect_ratio)\b',
+                                                    lambda m: '--' + m[0].replace('_', '-'), str(e))) from None
+    if min_image_size < 1: raise UsageError(f"--min-image-size must be at least 1, not {min_image_size}")
+    return dict(resize_mode=resize_mode, image_size=image_size, resize_only_if_bigger=resize_only_if_bigger,
+                min_side=min_image_size, max_aspect_ratio=max_aspect_ratio)
+
+def verify_hash_arg(spec:str|None)->dict:
+    "The downloader's `verify_hash` option from `--verify-hash COLUMN[:TYPE]`, checked before any work"
+    if spec is None: return {}
+    from web2dataset.downloader import parse_verify_hash
+    try: return dict(verify_hash=parse_verify_hash(spec))
+    except ValueError as e: raise UsageError(f"--verify-hash: {e}") from None
+
+def hash_report(res:dict)->dict:
+    "`res` with a line on the hash check of its download: how many matched, differed, had no expected hash"
+    h = res.get('download', {}).get('hash')
+    if not h: return res
+    what = dict(ok='matched', mismatch='differed (rejected)', missing='without an expected hash (downloaded unchecked)')
+    return {**res, 'lines': res['lines'] + ['hash check: ' + ', '.join(f"{h[k]} {w}" for k, w in what.items() if h.get(k))]}
+
+def url_list_report(res:dict, # a command's result
+                    ds, lister)->dict:
+    "`res` with the skipped lines of the URL list read by `lister` (also written to the folder's `stats.json`)"
+    if lister is None: return res
+    sk = dict(list=str(lister.query), lines=lister.skipped, by_reason=dict(lister.skipped_by_reason.most_common()), text=lister.skipped_summary(),
+              first=[dict(line=i, reason=r, text=t[:100]) for i, t, r in lister.skipped_examples[:10]])
+    ds.stats = {**ds.stats, 'url_list': sk}
+    return {**res, 'skipped': sk, 'lines': res.get('lines', []) + ([lister.skipped_summary()] if lister.skipped else [])}
+
+# %% ../nbs/05_cli.ipynb #7d7c442a
+@contextlib.contextmanager
+def dask_executor(address:str|None, # a Dask scheduler's address, e.g. tcp://10.0.0.5:8786 (None: no cluster)
+                  processes:int=1):
+    "The `concurrent.futures` executor of the Dask cluster at `address` while the block runs; None without one"
+    if not address: yield None; return
+    if processes and processes > 1: raise UsageError("--dask and --processes: the cluster's workers are the processes; give one")
+    try: import distributed
+    except ImportError: raise UsageError("--dask needs dask.distributed: pip install 'web2dataset[dask]'") from None
+    try: client = distributed.Client(address, timeout=10, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as e: raise UsageError(f"--dask: cannot reach the scheduler at {address}: {e}") from None
+    with client: yield client.get_executor()
+
 # %% ../nbs/05_cli.ipynb #b6df31a5
 @command('create')
 def create(path:str, # dataset folder (made if missing; rerun the same command to resume)
@@ -250,6 +314,12 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
            export:str='hf', # exports, comma-separated: hf, webdataset, parquet ('' for none)
            base_url:str=None, # the engine's address: a mirror, or a local web in tests
            license:str=None, # the engine's license filter, e.g. commercial
+           resize_mode:str='no', # no, keep_ratio, keep_ratio_largest, center_crop or border (to --image-size)
+           image_size:int=256, # the side --resize-mode resizes to
+           resize_only_if_bigger:bool=False, # with --resize-mode: never scale up, crop or pad a smaller image
+           min_image_size:int=16, # refuse images whose shorter side is smaller than this
+           max_aspect_ratio:float=None, # refuse images whose longer side is more than this times the shorter
+           dask:str=None, # a Dask scheduler's address: download on its cluster (the folder must be one its workers reach)
            valid:float=0.0, # fraction of each class in the validation split of the exports
            test:float=0.0, # fraction of each class in the test split of the exports
            max_per_host:int=4, # downloads in flight per host
@@ -261,12 +331,14 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
     classes = search_args(Class, N_item, engine)
     exports = parse_names(export, list(EXPORTS), 'export')
     cs = _cleaners_named(clean)
+    shape = resize_args(resize_mode, image_size, resize_only_if_bigger, min_image_size, max_aspect_ratio)
     from web2dataset.pipeline import clean_stage, download_stage, search_stage, split_cleaners
-    with allowing_private(allow_private):
+    with allowing_private(allow_private), dask_executor(dask) as ex:
         ds = open_dataset(path, create=True)
         found = search_stage(ds, classes, N_item, engine, split_cleaners(cs)[0], base_url, quiet,
                              **(dict(license=license) if license else {}))
-        dl = download_stage(ds, quiet=quiet, retry_failed=retry_failed, max_per_host=max_per_host)
+        dl = download_stage(ds, quiet=quiet, retry_failed=retry_failed, max_per_host=max_per_host, **shape, executor=ex,
+                            **({'allow_private': True} if allow_private else {}))
         cl = clean_stage(ds, cs, quiet)
         s = dataset_summary(ds)
         lines = [f"{label}: search failed: {e}" for label, e in found['errors'].items()]
@@ -309,24 +381,33 @@ def download(path:str, # dataset folder
              max_per_host:int=4, # downloads in flight per host
              rate_per_host:float=None, # request starts per second per host (default: no limit)
              max_side:int=None, # resize so that the longer side is at most this many pixels
+             resize_mode:str='no', # no, keep_ratio, keep_ratio_largest, center_crop or border (to --image-size)
+             image_size:int=256, # the side --resize-mode resizes to
+             resize_only_if_bigger:bool=False, # with --resize-mode: never scale up, crop or pad a smaller image
+             min_image_size:int=16, # refuse images whose shorter side is smaller than this
+             max_aspect_ratio:float=None, # refuse images whose longer side is more than this times the shorter
+             url_col:str=None, # the URL list's column of image URLs (default: url, image_url, image, link or src)
+             caption_col:str=None, # the URL list's column of captions (default: caption, text, title, alt or description)
+             verify_hash:str=None, # COLUMN[:TYPE]: reject images whose hash is not the list's (sha256, md5, sha512)
+             dask:str=None, # a Dask scheduler's address: download on its cluster (the folder must be one its workers reach)
              retry_failed:bool=False, # also retry downloads that failed for a transient reason
              allow_private:bool=False, # reach private and loopback addresses
              quiet:bool=False, # no progress bars, no summary
             ):
     "Download the images of the records found, or of a URL list (resumable; takedowns are skipped)"
-    docs = None
-    if urls:
-        from web2dataset.searcher import UrlListSearcher
-        try: docs = UrlListSearcher(urls).iter_docs()
-        except (FileNotFoundError, ValueError) as e: raise UsageError(str(e)) from None
-    with allowing_private(allow_private):
+    check = verify_hash_arg(verify_hash)
+    shape = resize_args(resize_mode, image_size, resize_only_if_bigger, min_image_size, max_aspect_ratio, max_side)
+    lister, docs = url_list_docs(urls, url_col, caption_col) if urls else (None, None)
+    with allowing_private(allow_private), dask_executor(dask, processes) as ex:
         ds = open_dataset(path, create=bool(urls))
         from web2dataset.pipeline import download_stage
-        dl = download_stage(ds, quiet=quiet, retry_failed=retry_failed, processes=processes, docs=docs, threads=threads, client=client, max_per_host=max_per_host,
-                            rate_per_host=rate_per_host, max_side=max_side)
+        dl = download_stage(ds, quiet=quiet, retry_failed=retry_failed, processes=processes, docs=docs, threads=threads,
+                            client=client, max_per_host=max_per_host, rate_per_host=rate_per_host, max_side=max_side,
+                            **check, **shape, executor=ex, **({'allow_private': True} if allow_private else {}))
     s = dataset_summary(ds)
-    return dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),
-                lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])
+    res = dict(command='download', path=ds.path, download=dl, summary=s, partial=bool(s['failed']),
+               lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])
+    return url_list_report(hash_report(res), ds, lister)
 
 @command('clean')
 def clean(path:str, # dataset folder

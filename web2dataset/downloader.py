@@ -23,7 +23,9 @@ from .consent import *
 
 
 # %% auto #0
-__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'sniff_format', 'check_image', 'ConsentSession', 'BasicDownloader']
+__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'HASH_TYPES', 'RESIZE_MODES', 'sniff_format', 'check_image', 'ConsentSession',
+           'BasicDownloader', 'parse_verify_hash', 'check_hash', 'resize_plan', 'apply_resize', 'check_resize_args',
+           'check_shape']
 
 # %% ../nbs/03_downloader.ipynb #ec7d5c71
 RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
@@ -132,6 +134,11 @@ class BasicDownloader:
                  max_side:int|None=None, # resize so that the longer side is at most this (None: keep the original)
                  encode_format:str|None=None, # re-encode to this format ('JPEG', 'PNG', 'WEBP'; None: keep)
                  quality:int=90, # JPEG/WebP quality when re-encoding
+                 verify_hash=None, # 'COLUMN[:TYPE]': reject an image whose sha256/md5/sha512 is not the list's
+                 resize_mode:str='no', # keep_ratio, keep_ratio_largest, center_crop or border to `image_size` ('no': keep)
+                 image_size:int=256, # the side `resize_mode` resizes to
+                 resize_only_if_bigger:bool=False, # with `resize_mode`: never scale up, crop or pad a smaller image
+                 max_aspect_ratio:float|None=None, # refuse images whose longer side is more than this times the shorter
                  allow_private=None, # reach private/loopback hosts (True, a set of host names; see core `check_url`)
                  user_agent:str|None=None, # default: core's honest USER_AGENT
                  quiet:bool=False, # no progress bar
@@ -146,6 +153,8 @@ class BasicDownloader:
             raise ValueError(f"encode_format must be 'JPEG', 'PNG', 'WEBP' or None, not {encode_format!r}")
         if max_side is not None and max_side < 1: raise ValueError(f"max_side must be positive or None, not {max_side}")
         store_attr()
+        self.verify_hash = parse_verify_hash(verify_hash)
+        check_resize_args(resize_mode, image_size, max_side, max_aspect_ratio)
         self.storage_options = storage_options or {}
         self.encode_format = encode_format and str(encode_format).upper()
         warn_unchecked(robots=robots, noai=noai, tdm=tdm, tdmrep=tdmrep, ai_txt=ai_txt, xmp=xmp, c2pa=c2pa)
@@ -217,15 +226,18 @@ def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:
         return fetch_bytes(st['session'], url, self.max_bytes, self.deadline, timeout=(self.timeout[0], min(self.timeout[1], self.deadline)))
 
 # %% ../nbs/03_downloader.ipynb #c6e5f30d
-def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, quality:int)->tuple[bytes, str, int, int]:
-    "`data` resized to `max_side` and/or re-encoded; unchanged when neither applies"
+def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, quality:int,
+            resize:tuple=('no',), # `resize_plan`'s mode, size and only_if_bigger
+           )->tuple[bytes, str, int, int]:
+    "`data` resized to `max_side` or by a resize mode, and/or re-encoded; unchanged when none applies"
     from PIL import Image
     with Image.open(io.BytesIO(data)) as im:
-        out = encode_format or fmt
-        if (not max_side or max(im.size) <= max_side) and out == fmt: return data, fmt, *im.size
+        out, plan = encode_format or fmt, resize_plan(*im.size, *resize)
+        if (not max_side or max(im.size) <= max_side) and not plan and out == fmt: return data, fmt, *im.size
         im.load()
         if im.format == 'GIF' or im.mode in ('P', 'LA', 'PA', 'I;16'): im = im.convert('RGBA')
         if max_side and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.LANCZOS)
+        if plan: im = apply_resize(im, plan)
         if out == 'JPEG' and im.mode not in ('RGB', 'L'): im = im.convert('RGB')
         if out not in ('JPEG', 'PNG', 'WEBP'): out = 'PNG'
         b = io.BytesIO()
@@ -247,23 +259,27 @@ def _finish(self:BasicDownloader, doc:Document,
         why = optout_reason(headers, self.noai, self.noindex, self.tdm)
         if why: raise DownloadError(why, doc.image_url)
         fmt, w, h = check_image(data, self.max_pixels, self.min_side)
+        check_shape(w, h, self.max_aspect_ratio)
         if why := embedded_optout(data, self.xmp, self.c2pa): raise why
-        info = dict(content_type=headers.get('Content-Type'))
+        sha = hashlib.sha256(data).hexdigest()
+        info = dict(content_type=headers.get('Content-Type'), **check_hash(self.verify_hash, doc, data, sha))
         if final_url and final_url != doc.image_url: info['final_url'] = final_url
-        if self.max_side or self.encode_format:
-            new, fmt2, w2, h2 = _encode(data, fmt, self.max_side, self.encode_format, self.quality)
+        if self.max_side or self.encode_format or self.resize_mode != 'no':
+            new, fmt2, w2, h2 = _encode(data, fmt, self.max_side, self.encode_format, self.quality,
+                                        (self.resize_mode, self.image_size, self.resize_only_if_bigger))
             if new is not data:
                 info['original'] = dict(format=fmt, width=w, height=h, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
                 data, fmt, w, h = new, fmt2, w2, h2
     except DownloadError as e:
         kind = 'rejected' if e.reason in REJECT_REASONS else 'failed'
         extra.update(error=str(e)[:500], **({'transient': e.transient} if kind == 'failed' else {}))
+        extra.update(getattr(e, 'extra', {}))      # what a check adds to the record (a hash mismatch's hashes)
         if status is None and re.fullmatch(r'http-\d{3}', e.reason): status = int(e.reason[5:])
         return dataclasses.replace(doc, status=kind, reason=e.reason, http_status=status, file=None,
                                    downloaded_at=now_iso(), extra=extra), None
     kept = dataclasses.replace(doc, status='downloaded', reason=None, width=w, height=h, format=fmt, bytes=len(data),
-                               sha256=hashlib.sha256(data).hexdigest(), http_status=status, downloaded_at=now_iso(),
-                               extra={**extra, **info})
+                               sha256=hashlib.sha256(data).hexdigest() if 'original' in info else sha,
+                               http_status=status, downloaded_at=now_iso(), extra={**extra, **info})
     kept, rule = self._takedown_after(kept, data)
     if rule is not None: return takedown_record(kept, rule), None
     return dataclasses.replace(kept, file=self.ds.write_image(doc.uuid, fmt, data)), data
@@ -284,6 +300,84 @@ def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
     try: data, r = self.fetch(doc.image_url)
     except DownloadError as e: return self._finish(doc, error=e)
     return self._finish(doc, data, r.status_code, r.raw.headers if r.raw is not None else r.headers, r.url)
+
+# %% ../nbs/03_downloader.ipynb #14e7e18b
+HASH_TYPES = ('sha256', 'md5', 'sha512')
+REJECT_REASONS.add('hash-mismatch')
+
+def parse_verify_hash(spec)->tuple[str, str]|None:
+    "`(column, hash type)` of `'COLUMN[:TYPE]'` (the type guessed from the column's name when not given), or None"
+    if spec is None or spec is False: return None
+    if isinstance(spec, (tuple, list)) and len(spec) == 2: col, kind = spec
+    elif isinstance(spec, str): col, _, kind = spec.partition(':')
+    else: col, kind = None, None
+    col, kind = str(col or '').strip(), str(kind or '').strip().lower()
+    if not col: raise ValueError(f"verify_hash is COLUMN or COLUMN:TYPE ('sha256', 'checksum:md5'...), not {spec!r}")
+    if not kind: kind = next((k for k in HASH_TYPES if k in col.lower()), '')
+    if not kind: raise ValueError(f"cannot tell the hash type of column {col!r}: write {col}:sha256, :md5 or :sha512")
+    if kind not in HASH_TYPES: raise ValueError(f"unknown hash type {kind!r}: use sha256, md5 or sha512")
+    return col, kind
+
+def check_hash(spec:tuple|None, # `parse_verify_hash`'s (column, type)
+               doc:Document, data:bytes, sha256:str)->dict:
+    "`{'hash': ...}` for `doc`'s record (`{}` without `spec`); `DownloadError('hash-mismatch')` when the hash differs"
+    if spec is None: return {}
+    col, kind = spec
+    key = next((k for k in doc.extra if k.lower() == col.lower()), None)
+    want = str(doc.extra[key]).strip().lower() if key is not None and doc.extra[key] not in (None, '') else None
+    if want is None: return {'hash': dict(type=kind, column=col, check='missing')}
+    if want.startswith(kind + ':'): want = want[len(kind) + 1:]
+    got = sha256 if kind == 'sha256' else hashlib.new(kind, data).hexdigest()
+    h = dict(type=kind, column=key, expected=want, actual=got, check='ok' if want == got else 'mismatch')
+    if want == got: return {'hash': h}
+    e = DownloadError('hash-mismatch', f"{kind} of the image is {got}, the list expects {want[:200]}")
+    e.extra = {'hash': h}
+    raise e
+
+# %% ../nbs/03_downloader.ipynb #8b8caa29
+RESIZE_MODES = ('no', 'keep_ratio', 'keep_ratio_largest', 'center_crop', 'border')
+REJECT_REASONS.add('aspect-ratio')
+
+def resize_plan(w:int, h:int, # the image's size
+                mode:str='no', # one of `RESIZE_MODES`
+                size:int=256, # the target side
+                only_if_bigger:bool=False, # leave alone images whose side the mode looks at is at most `size`
+               )->tuple|None:
+    "`((scaled w, h), (final w, h))` of a `w`x`h` image under `mode`, or None when it stays as it is"
+    if mode == 'no': return None
+    side = min(w, h) if mode in ('keep_ratio', 'center_crop') else max(w, h)
+    if only_if_bigger and side <= size: return None
+    scaled = (max(1, round(w * size / side)), max(1, round(h * size / side)))
+    final = (size, size) if mode in ('center_crop', 'border') else scaled
+    return None if scaled == final == (w, h) else (scaled, final)
+
+def apply_resize(im, plan:tuple):
+    "The PIL image `im` scaled, then cut to its centre or padded with white, as `resize_plan` says"
+    from PIL import Image
+    (sw, sh), (fw, fh) = plan
+    if im.mode not in ('L', 'RGB', 'RGBA'): im = im.convert('RGBA' if 'A' in im.getbands() else 'RGB')
+    if im.size != (sw, sh): im = im.resize((sw, sh), Image.LANCZOS)
+    if (fw, fh) == (sw, sh): return im
+    if fw <= sw and fh <= sh:
+        l, t = (sw - fw) // 2, (sh - fh) // 2
+        return im.crop((l, t, l + fw, t + fh))
+    canvas = Image.new(im.mode, (fw, fh), (255,) * len(im.getbands()))
+    canvas.paste(im, ((fw - sw) // 2, (fh - sh) // 2))
+    return canvas
+
+# %% ../nbs/03_downloader.ipynb #e411ca52
+def check_resize_args(resize_mode:str, image_size:int, max_side:int|None, max_aspect_ratio:float|None):
+    "Refuse resize and shape options that cannot work, before any traffic"
+    if resize_mode not in RESIZE_MODES: raise ValueError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {resize_mode!r}")
+    if not isinstance(image_size, int) or image_size < 1: raise ValueError(f"image_size must be a positive integer, not {image_size!r}")
+    if resize_mode != 'no' and max_side: raise ValueError("give max_side or resize_mode, not both")
+    if max_aspect_ratio is not None and not max_aspect_ratio >= 1:
+        raise ValueError(f"max_aspect_ratio must be at least 1 (longer side over shorter side), not {max_aspect_ratio!r}")
+
+def check_shape(w:int, h:int, max_aspect_ratio:float|None):
+    "A `DownloadError('aspect-ratio')` when the image is more elongated than `max_aspect_ratio`"
+    if max_aspect_ratio and max(w, h) > max_aspect_ratio * min(w, h):
+        raise DownloadError('aspect-ratio', f"{w}x{h} is more elongated than {max_aspect_ratio}:1")
 
 # %% ../nbs/03_downloader.ipynb #23b0c6d4
 def _pending(doc:Document, retry_failed:bool)->bool:
@@ -353,7 +447,7 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
         from web2dataset.cleaner import clean_one
         doc = clean_one(ds, doc, self._cleaner_list(), data=data)
     _drop_strays(ds, doc, stray)
-    return doc.status, doc.reason, nbytes
+    return doc.status, doc.reason, nbytes, (doc.extra.get('hash') or {}).get('check')
 
 @patch
 def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
@@ -369,7 +463,8 @@ def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray
 # %% ../nbs/03_downloader.ipynb #a6ebe39f
 def _tally(c:Counter, res):
     if res is None: return
-    status, reason, nbytes = res
+    status, reason, nbytes, *check = res
+    if check and check[0]: c[f'hash:{check[0]}'] += 1
     c[f'status:{status}'] += 1
     if reason: c[f'reason:{reason}'] += 1
     if nbytes is not None:
@@ -663,6 +758,7 @@ def _stats(tally:Counter, seconds:float)->dict:
     pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
     new = pick('new:')
     return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'], bytes=tally['bytes'],
+                **({'hash': pick('hash:')} if pick('hash:') else {}),
                 seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
                 finished_at=now_iso())
 

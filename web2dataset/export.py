@@ -19,12 +19,12 @@ from .core import *
 from .consent import SIGNALS, consent_policy, signal_of, signal_rows
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'EXPORTERS', 'as_dataset', 'label_of', 'kept_docs', 'class_names',
-           'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'record_export',
+__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'I2D_STATUS', 'EXPORTERS', 'as_dataset', 'label_of', 'kept_docs',
+           'class_names', 'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'record_export',
            'size_category', 'card_license', 'md_cell', 'md_link', 'md_table', 'rejection_counts', 'card_text',
            'write_card', 'write_metadata', 'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class', 'ToTensor',
-           'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock', 'to_webdataset', 'to_parquet',
-           'recorded_exports', 'redo_exports', 'create_dataset']
+           'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock', 'status_row', 'write_status',
+           'to_webdataset', 'to_parquet', 'recorded_exports', 'redo_exports', 'create_dataset']
 
 # %% ../nbs/04_export.ipynb #33b05900
 def as_dataset(path)->Dataset:
@@ -159,8 +159,8 @@ def _by_split(plan):
     "The kept docs of each split that has any, in split order"
     return {s: sel for s in SPLITS if (sel := [d for d in plan.docs if plan.splits[d.uuid] == s])}
 
-EXPORT_FILES = {'webdataset': ('exports/webdataset', r'(train|validation|test)-\d{6}\.tar'),   # the files of each export:
-                'parquet': ('exports/parquet', r'(train|validation|test)\.parquet')}            # (folder, name pattern)
+EXPORT_FILES = {'webdataset': ('exports/webdataset', r'(train|validation|test)-\d{6}\.tar|status\.parquet'),
+                'parquet': ('exports/parquet', r'(train|validation|test)\.parquet')}   # each export's (folder, name pattern)
 
 def record_export(path, # dataset folder, URL or `Dataset`
                   name:str, # the export: 'hf', 'webdataset' or 'parquet'
@@ -437,6 +437,36 @@ def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=8, **kwargs):
     return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
                            splitter=DocSplitter(valid, seed, max_distance), **kwargs)
 
+# %% ../nbs/04_export.ipynb #e135c068
+I2D_STATUS = dict(downloaded='success', failed='failed_to_download', rejected='rejected', found='not_downloaded')
+
+def status_row(d:Document)->dict:
+    "img2dataset's per-sample fields of `d` (key, url, caption, status, error_message, sizes, sha256) and our reason"
+    o = d.extra.get('original') or {}
+    err = None if d.status == 'downloaded' else (d.extra.get('error') or d.reason)
+    return dict(key=d.uuid, url=d.image_url, caption=d.title, status=I2D_STATUS.get(d.status, d.status),
+                error_message=err, reason=d.reason, width=d.width, height=d.height,
+                original_width=o.get('width', d.width), original_height=o.get('height', d.height), sha256=d.sha256)
+
+def write_status(ds:Dataset, rel:str, batch:int=10_000)->str|None:
+    "Write `status_row` of every record of `ds` to the parquet file `rel`, by batches; `rel` (None without pyarrow)"
+    try: import pyarrow as pa, pyarrow.parquet as pq
+    except ImportError:
+        logger.warning("no status.parquet beside the shards: it needs pyarrow (pip install 'web2dataset[export]')")
+        return None
+    ints = ('width', 'height', 'original_width', 'original_height')
+    schema = pa.schema([(k, pa.int64() if k in ints else pa.string()) for k in status_row(Document('https://x.org/'))])
+    def fill(f):
+        with pq.ParquetWriter(f, schema) as w:
+            rows = []
+            for d in ds.docs():
+                if str(d.reason).startswith('takedown'): continue      # a takedown leaves no trace in the exports
+                rows.append(status_row(d))
+                if len(rows) == batch: w.write_table(pa.Table.from_pylist(rows, schema=schema)); rows = []
+            w.write_table(pa.Table.from_pylist(rows, schema=schema))
+    _put(ds, rel, fill)
+    return rel
+
 # %% ../nbs/04_export.ipynb #4ada6485
 def _tar_add(tf:tarfile.TarFile, name:str, data:bytes):
     "Add a file to a tar with fixed metadata (reproducible shards)"
@@ -460,13 +490,15 @@ def to_webdataset(path, # dataset folder, URL or `Dataset`
             def fill(f, part=sel[k:k + shard_size]):
                 with tarfile.open(fileobj=f, mode='w', format=tarfile.USTAR_FORMAT) as tf:
                     for d in part:
-                        meta = {**record(d), 'label_index': classes.index(label_of(d)), 'split': s}
+                        meta = {**record(d), **status_row(d), 'label_index': classes.index(label_of(d)), 'split': s}
                         _tar_add(tf, f"{d.uuid}.{d.file.rsplit('.', 1)[-1].lower()}", ds.read_image(d))
                         _tar_add(tf, f'{d.uuid}.cls', str(meta['label_index']).encode())
                         _tar_add(tf, f'{d.uuid}.json', json.dumps(meta, ensure_ascii=False).encode())
+                        _tar_add(tf, f'{d.uuid}.txt', (d.title or '').encode())
             written.append(f'{out}/{s}-{k // shard_size:06d}.tar')
             _put(ds, written[-1], fill)
     _prune(ds, out, pattern, written)
+    write_status(ds, f'{out}/status.parquet')
     _refresh(plan, 'webdataset', shard_size=shard_size, valid=valid, test=test, seed=seed, max_distance=max_distance)
     return written
 

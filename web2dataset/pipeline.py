@@ -97,6 +97,7 @@ def download_stage(ds:Dataset, # the folder
                    retry_failed:bool=False, # also retry documents that failed for a transient reason
                    processes:int|None=None, # worker processes, see `BasicDownloader.download`
                    docs=None, # new documents (a URL list's) to add and download in the same pass
+                   executor=None, # run shards on this executor (a Dask cluster's...), see `BasicDownloader.download`
                    **kw)->dict: # options of `BasicDownloader` (threads, max_per_host...)
     "Download the pending records of `ds` and the new `docs` (takedowns skipped); the downloader's statistics"
     pre = apply_takedowns(ds)
@@ -104,7 +105,7 @@ def download_stage(ds:Dataset, # the folder
     bd = BasicDownloader(ds.path, cleaners=ics or None, quiet=quiet, **kw)
     ds.stats = {**ds.stats, 'consent': {s.flag: bool(getattr(bd, s.flag)) for s in SIGNALS}}
     clean_leftovers(ds, ics, quiet=quiet)
-    stats = bd.download(retry_failed=retry_failed, processes=processes, docs=docs)
+    stats = bd.download(retry_failed=retry_failed, processes=processes, docs=docs, executor=executor)
     return {**stats, 'taken_down': len(pre) + stats['taken_down']}
 
 # %% ../nbs/03b_pipeline.ipynb #1ed2c2a1

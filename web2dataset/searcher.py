@@ -18,9 +18,13 @@ from fastcore.basics import patch
 from .core import *
 
 # %% auto #0
-__all__ = ['searchers', 'WikimediaSearcher', 'FLICKR_LICENSES', 'redact_url', 'Searcher', 'OpenverseSearcher', 'html_to_text',
-           'CommonsSearcher', 'BingImageSearcher', 'DuckDuckGoImageSearcher', 'flickr_license', 'FlickrSearcher',
-           'iter_rows', 'UrlListSearcher', 'get_searcher', 'engine_names', 'MultiSearcher', 'check_engines']
+__all__ = ['searchers', 'WikimediaSearcher', 'FLICKR_LICENSES', 'LIST_KINDS', 'SKIP_REASONS', 'redact_url', 'Searcher',
+           'OpenverseSearcher', 'html_to_text', 'CommonsSearcher', 'BingImageSearcher', 'DuckDuckGoImageSearcher',
+           'flickr_license', 'FlickrSearcher', 'iter_numbered', 'iter_rows', 'url_problem', 'list_label',
+           'UrlListSearcher', 'get_searcher', 'engine_names', 'MultiSearcher', 'check_engines']
+
+# %% ../nbs/01_searcher.ipynb #f586c612
+import codecs, logging, zlib
 
 # %% ../nbs/01_searcher.ipynb #4de107b1
 searchers = Registry('web2dataset.searchers', 'engine')
@@ -551,37 +555,169 @@ class FlickrSearcher(Searcher):
 # %% ../nbs/01_searcher.ipynb #55189a9e
 _URL_COLS, _CAPTION_COLS = ('url', 'image_url', 'image', 'link', 'src'), ('caption', 'text', 'title', 'alt', 'description')
 _PAGE_COLS = ('page_url', 'page', 'source_url')
+LIST_KINDS = ('txt', 'csv', 'tsv', 'jsonl', 'json', 'parquet')
 
-def _open_text(path:Path):
-    "A text file, gunzipped when it ends in .gz"
-    return gzip.open(path, 'rt', encoding='utf-8', newline='') if path.suffix == '.gz' else open(path, encoding='utf-8', newline='')
+def _open_bytes(path:Path):
+    "A binary file, gunzipped when it ends in .gz"
+    return gzip.open(path, 'rb') if path.suffix.lower() == '.gz' else open(path, 'rb')
 
 def _kind(path:Path)->str:
     "The list format of `path` from its suffixes"
     sfx = [s.lower() for s in path.suffixes if s.lower() != '.gz']
     k = (sfx[-1] if sfx else '').lstrip('.')
-    if k in ('txt', 'csv', 'tsv', 'jsonl', 'ndjson', 'parquet', 'list', ''): return {'ndjson': 'jsonl', 'list': 'txt', '': 'txt'}.get(k, k)
-    raise ValueError(f"cannot read URL lists of type .{k} ({path}): use .txt, .csv, .tsv, .jsonl or .parquet")
+    if k in (*LIST_KINDS, 'ndjson', 'list', ''): return {'ndjson': 'jsonl', 'list': 'txt', '': 'txt'}.get(k, k)
+    raise ValueError(f"cannot read URL lists of type .{k} ({path}): use .txt, .csv, .tsv, .jsonl, .json or .parquet")
 
-def iter_rows(source)->Iterator[dict|str]:
-    "Stream the rows of a URL list (file path or iterable): dicts, or strings for one-URL-per-line lists"
-    if not isinstance(source, (str, Path)): yield from source; return
+def _bad(reason:str, text)->dict:
+    "The row standing for something unreadable: its `reason` (a key of `SKIP_REASONS`) and a bit of its text"
+    return {'_bad': str(text)[:200], '_reason': reason}
+
+def _lines(f)->Iterator[tuple[int, str|dict]]:
+    "(line number, text) of a binary file; bytes that are not UTF-8 kept as surrogates, a damaged end as a `_bad` row"
+    n = 0
+    try:
+        for n, b in enumerate(f, 1):
+            if n == 1 and b.startswith(codecs.BOM_UTF8): b = b[3:]
+            yield n, b.decode('utf-8', 'surrogateescape')
+    except (OSError, EOFError, zlib.error) as e: yield n + 1, _bad('truncated', f"{type(e).__name__}: {e}")
+
+# %% ../nbs/01_searcher.ipynb #5201a48d
+def _csv_rows(lines, delimiter:str)->Iterator[tuple[int, dict]]:
+    "(line number, record) of CSV `lines`, the first row naming the columns; an unreadable record is a `_bad` row"
+    end = []
+    def text():
+        for n, l in lines:
+            if isinstance(l, dict): end.append((n, l)); return
+            yield l
+    r, head = csv.reader(text(), delimiter=delimiter), None
+    while True:
+        try: vals = next(r)
+        except StopIteration: break
+        except csv.Error as e: yield r.line_num, _bad('bad-csv', e); continue
+        if not vals: continue
+        if head is None: head = vals; continue
+        yield r.line_num, dict(zip(head, vals))
+    yield from end
+
+def _jsonl_rows(lines)->Iterator[tuple[int, dict]]:
+    "(line number, value) of JSON `lines`"
+    for n, l in lines:
+        if isinstance(l, dict): yield n, l; continue
+        if not l.strip(): continue
+        try: yield n, json.loads(l)
+        except (ValueError, RecursionError): yield n, _bad('bad-json', l)
+
+# %% ../nbs/01_searcher.ipynb #6528b8a0
+_SKIP_WS = re.compile(r'[\s,]*')
+
+def _json_array(f, chunk:int=1 << 20, max_record:int=1 << 26)->Iterator[tuple[int, object]]:
+    "(record number, value) of a JSON array in the binary file `f`, read `chunk` bytes at a time"
+    dec, jd = codecs.getincrementaldecoder('utf-8')('surrogateescape'), json.JSONDecoder()
+    buf, pos, n, eof = '', 0, 0, False
+    def more():
+        nonlocal buf, pos, eof
+        b = f.read(chunk); eof = not b
+        buf, pos = buf[pos:] + dec.decode(b, final=eof), 0
+    more()
+    buf = buf.lstrip('\ufeff \t\r\n')[1:]          # the caller saw the opening `[`
+    while True:
+        pos = _SKIP_WS.match(buf, pos).end()
+        if pos == len(buf) and not eof: more(); continue
+        if pos == len(buf): yield n + 1, _bad('truncated', 'the array is not closed'); return
+        if buf[pos] == ']': return
+        try: v, end = jd.raw_decode(buf, pos)
+        except (ValueError, RecursionError): v, end = None, -1
+        if (end < 0 or end == len(buf)) and not eof and len(buf) - pos < max_record: more(); continue
+        n += 1
+        if end < 0: yield n, _bad('bad-json', f"record {n} on: {buf[pos:pos + 150]}"); return
+        pos = end
+        yield n, v
+
+# %% ../nbs/01_searcher.ipynb #0ecea5f8
+def _json_table(v)->Iterator[tuple[int, object]]:
+    "(row number, record) of a JSON value as pandas' `to_json` writes a table: columns (the default), index or split"
+    if isinstance(v, dict) and isinstance(v.get('columns'), list) and isinstance(v.get('data'), list):  # orient='split'
+        rows = (dict(zip(v['columns'], r)) if isinstance(r, list) else r for r in v['data'])
+    elif isinstance(v, dict) and v and all(isinstance(x, (dict, list)) for x in v.values()):
+        if any(str(k).lower() in _URL_COLS for k in v):                                      # columns (or lists)
+            cols = {k: (x if isinstance(x, dict) else dict(enumerate(x))) for k, x in v.items()}
+            index = dict.fromkeys(i for x in cols.values() for i in x)
+            rows = ({k: x.get(i) for k, x in cols.items()} for i in index)
+        else: rows = iter(v.values())                                                          # orient='index'
+    else:
+        yield 1, _bad('bad-json', f"not an array of records nor a table: {str(v)[:100]}"); return
+    yield from enumerate(rows, 1)
+
+def _json_rows(path:Path)->Iterator[tuple[int, object]]:
+    "(record number, record) of a .json list: an array of records (streamed), or a table written by pandas' `to_json`"
+    with _open_bytes(path) as f:
+        try:
+            head = f.read(4096).decode('utf-8', 'surrogateescape').lstrip('\ufeff \t\r\n')[:1]
+            f.seek(0)
+            if head == '[': yield from _json_array(f); return
+            try: v = json.loads(f.read().decode('utf-8', 'surrogateescape'))
+            except (ValueError, RecursionError) as e: yield 1, _bad('bad-json', e); return
+        except (OSError, EOFError, zlib.error) as e: yield 1, _bad('truncated', f"{type(e).__name__}: {e}"); return
+    yield from _json_table(v)
+
+# %% ../nbs/01_searcher.ipynb #a7dab9c6
+def iter_numbered(source)->Iterator[tuple[int, dict|str]]:
+    "(line, row or record number, row) of a URL list; what cannot be read comes as a `_bad` row, never an exception"
+    if not isinstance(source, (str, Path)): yield from enumerate(source, 1); return
     path = Path(source).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"no URL list at {path}")
     kind = _kind(path)
     if kind == 'parquet':
         try: import pyarrow.parquet as pq
         except ImportError: raise ImportError("reading parquet URL lists needs pyarrow: pip install 'web2dataset[export]'") from None
-        for b in pq.ParquetFile(path).iter_batches(batch_size=8192): yield from b.to_pylist()
+        n = 0
+        try:
+            for b in pq.ParquetFile(path).iter_batches(batch_size=8192):
+                for r in b.to_pylist(): n += 1; yield n, r
+        except (OSError, ValueError) as e: yield n + 1, _bad('truncated', f"{type(e).__name__}: {e}")
         return
-    with _open_text(path) as f:
-        if kind == 'txt': yield from (l.strip() for l in f)
-        elif kind in ('csv', 'tsv'): yield from csv.DictReader(f, delimiter='\t' if kind == 'tsv' else ',')
-        else:
-            for l in f:
-                if not l.strip(): continue
-                try: yield json.loads(l)
-                except ValueError: yield {'_bad': l[:200], '_reason': 'not a JSON line'}
+    if kind == 'json': yield from _json_rows(path); return
+    with _open_bytes(path) as f:
+        lines = _lines(f)
+        if kind == 'txt': yield from ((n, l if isinstance(l, dict) else l.strip()) for n, l in lines)
+        elif kind == 'jsonl': yield from _jsonl_rows(lines)
+        else: yield from _csv_rows(lines, '\t' if kind == 'tsv' else ',')
+
+def iter_rows(source)->Iterator[dict|str]:
+    "Stream the rows of a URL list (file path or iterable): dicts, or strings for one-URL-per-line lists"
+    for _, r in iter_numbered(source): yield r
+
+# %% ../nbs/01_searcher.ipynb #bb50ff7d
+SKIP_REASONS = {'not-utf8': 'not UTF-8', 'not-http': 'not an http(s) URL', 'not-a-url': 'not a URL',
+                'bad-url': 'malformed URL', 'no-url': 'no URL', 'bad-json': 'not JSON', 'bad-csv': 'unreadable CSV',
+                'not-a-record': 'not a URL or a record', 'truncated': 'the file ends early', 'error': 'unreadable'}
+_SURROGATE, _CTRL = re.compile('[\ud800-\udfff]'), re.compile(r'[\x00-\x20\x7f]')
+
+def _not_utf8(s:str)->str|None:
+    "Where `s` holds bytes that were not UTF-8, or None"
+    m = _SURROGATE.search(s)
+    if m is None: return None
+    c = ord(m.group())
+    return f"byte 0x{c - 0xdc00:02x} at column {m.start() + 1}" if 0xdc80 <= c <= 0xdcff else f"lone surrogate at column {m.start() + 1}"
+
+def url_problem(url)->str|None:
+    "Why `url` is not a usable absolute http(s) URL (a key of `SKIP_REASONS`), or None when it is one"
+    if not isinstance(url, str) or not url.strip(): return 'no-url'
+    u = url.strip()
+    if _SURROGATE.search(u): return 'not-utf8'
+    if not re.match(r'(https?:)?//', u, re.I): return 'not-http' if re.match(r'[a-z][a-z0-9+.-]*:', u, re.I) else 'not-a-url'
+    if _CTRL.search(u) or len(u) > 8192: return 'bad-url'
+    try:
+        p = urlsplit(u if not u.startswith('//') else 'https:' + u)
+        p.port
+        if not p.hostname or p.hostname.startswith('.') or '..' in p.hostname: return 'bad-url'
+        if not p.hostname.isascii(): p.hostname.encode('idna')
+    except (ValueError, UnicodeError): return 'bad-url'
+    return None
+
+def _utf8(v):
+    "`v` with any non-UTF-8 bytes (kept as surrogates) replaced by U+FFFD"
+    return v if not isinstance(v, str) or v.isascii() else _SURROGATE.sub('\ufffd', v)
 
 # %% ../nbs/01_searcher.ipynb #5f417e92
 def _pick(row:dict, names)->tuple:
@@ -591,83 +727,134 @@ def _pick(row:dict, names)->tuple:
         if n in low and row[low[n]] not in (None, ''): return low[n], row[low[n]]
     return None, None
 
+def list_label(path)->str:
+    "The default label of the URL list at `path`: its file name without the extension (`cats.csv.gz` -> `cats`)"
+    name = Path(path).name
+    if name.lower().endswith('.gz'): name = name[:-3]
+    return Path(name).stem or name
+
 @searchers.register('urls')
 class UrlListSearcher(Searcher):
-    "Records from a URL list (txt, csv, tsv, jsonl, parquet or a Python list), streamed"
-    engine, live = 'urls', False
+    "Records from a URL list (txt, csv, tsv, jsonl, json, parquet or a Python list), streamed"
+    engine, live, log_first = 'urls', False, 20      # skipped lines logged one by one (then at DEBUG)
 
     def __init__(self, source, # path of a list file, or an iterable of URLs or dicts
                  n_item:int|None=None, # stop after this many unique URLs (None: all)
-                 cleaners=None, label:str|None=None, quiet:bool=False,
+                 cleaners=None, label:str|None=None, # default: a row's `label`, else the file name without extension
+                 quiet:bool=False,
                  license:str|None=None, # keep only rows whose normalised license is one of these ids (comma-separated)
+                 url_col:str|None=None, # the column of the image URL (any case; default: url, image_url, image, link, src)
+                 caption_col:str|None=None, # the column of the caption (default: caption, text, title, alt, description)
                  **kwargs):
         self.source = source
         name = str(source) if isinstance(source, (str, Path)) else 'url-list'
         if isinstance(source, (str, Path)):
             p = Path(source).expanduser()
             if not p.is_file(): raise FileNotFoundError(f"no URL list at {p}")
-            _kind(p)
+            self.unit = {'parquet': 'row', 'json': 'record'}.get(_kind(p), 'line')
         elif isinstance(source, (dict, bytes)) or not isinstance(source, Iterable): raise TypeError(f"a URL list is a file path or an iterable of URLs or dicts, not {type(source).__name__}")
+        else: self.unit = 'item'
+        for k, v in dict(url_col=url_col, caption_col=caption_col).items():
+            if v is not None and (not isinstance(v, str) or not v.strip()): raise ValueError(f"{k} must be a column name, not {v!r}")
+        self.url_cols = (url_col.strip().lower(),) if url_col else _URL_COLS
+        self.caption_cols = (caption_col.strip().lower(),) if caption_col else _CAPTION_COLS
+        self.default_label = list_label(source) if isinstance(source, (str, Path)) else None
         self.keep_licenses = {normalize_license(x) if normalize_license(x) != 'unknown' else x.strip() for x in license.split(',')} if license else None
         super().__init__(name, n_item=n_item, cleaners=cleaners, label=label, quiet=quiet, **kwargs)
-        self.skipped, self.skipped_examples = 0, []
+        self._reset()
 
-    def _skip(self, i, row, reason):
-        self.skipped += 1
-        if len(self.skipped_examples) < 100: self.skipped_examples.append((i, str(row)[:200], reason))
+# %% ../nbs/01_searcher.ipynb #ee3b5ba5
+@patch
+def _reset(self:UrlListSearcher):
+    "Zero the counts of skipped lines"
+    self.skipped, self.skipped_by_reason, self.skipped_examples = 0, Counter(), []
 
-    def row_doc(self, i:int, row)->Document|None:
-        "The Document of row `i`, or None (counted in `skipped`) when it has no usable URL"
-        if isinstance(row, str): row = {'url': row}
-        if not isinstance(row, dict): self._skip(i, row, 'not a URL or a record'); return None
-        if '_bad' in row: self._skip(i, row['_bad'], row['_reason']); return None
-        used = set()
-        def take(*names):
-            c, v = _pick(row, names)
-            used.add(c)
-            return v
-        url = take(*_URL_COLS)
-        if not _http_url(url): self._skip(i, row, 'no http(s) URL' if url is None else f'not an http(s) URL: {str(url)[:80]}'); return None
-        cap, page, lic, lurl, label, creator = take(*_CAPTION_COLS), take(*_PAGE_COLS), take('license'), take('license_url'), take('label'), take('creator')
-        extra = {k: v for k, v in row.items() if k not in used and isinstance(v, (str, int, float, bool)) and v != ''}
-        d = self._doc(i, _http_url(url), license=_str(lic), license_url_=_http_url(lurl), title=_str(cap), page_url=_http_url(page),
-                      creator=_str(creator), extra=extra)
-        if label is not None and self.label is None: d.label = str(label)
-        if lic and d.license == 'unknown': d.extra['license_given'] = str(lic)
-        return d
+@patch
+def _skip(self:UrlListSearcher, i:int, row, reason:str, detail:str|None=None):
+    "Count line `i` as skipped for `reason` (a key of `SKIP_REASONS`) and log it with the file name and line"
+    self.skipped += 1; self.skipped_by_reason[reason] += 1
+    text = ' '.join(_SURROGATE.sub('\ufffd', str(row)).split())[:200]
+    if len(self.skipped_examples) < 100: self.skipped_examples.append((i, text, reason))
+    level = logging.WARNING if self.skipped <= self.log_first else logging.DEBUG
+    logger.log(level, "%s %s %d skipped: %s%s: %.80s", self.query, self.unit, i, SKIP_REASONS.get(reason, reason),
+               f" ({detail})" if detail else '', text)
+    if self.skipped == self.log_first: logger.warning("%s: further skipped %ss are logged at DEBUG", self.query, self.unit)
 
-    def iter_docs(self)->Iterator[Document]:
-        "Stream the Documents of the list (rows without a usable URL are counted in `skipped`)"
-        self._t = self._t or now_iso()
-        for i, row in enumerate(iter_rows(self.source)):
-            if isinstance(row, str) and (not row or row.startswith('#')): continue
-            d = self.row_doc(i, row)
-            if d is None: continue
-            if self.keep_licenses and d.license not in self.keep_licenses: continue
-            yield d
+@patch
+def skipped_summary(self:UrlListSearcher)->str:
+    "One line on the skipped lines: how many, by reason"
+    if not self.skipped: return f"no {self.unit}s skipped"
+    why = ', '.join(f"{n} {SKIP_REASONS.get(r, r)}" for r, n in self.skipped_by_reason.most_common())
+    return f"skipped {self.skipped} {self.unit}{'s' if self.skipped > 1 else ''} of {self.query}: {why}"
 
-    def iter_pages(self):
-        seen = set()
-        for batch in _batched(self.iter_docs(), 1000):
-            new = []
-            for d in batch:
-                k = normalize_url(d.image_url)
-                if k not in seen: seen.add(k); new.append(d)
-            if new: yield new
+# %% ../nbs/01_searcher.ipynb #4b16621c
+@patch
+def row_doc(self:UrlListSearcher, i:int, row, rank:int|None=None)->Document|None:
+    "The Document of line `i`, or None (counted in `skipped`, by reason) when it has no usable URL"
+    if isinstance(row, str): row = {'url': row}
+    if not isinstance(row, dict): self._skip(i, row, 'not-a-record'); return None
+    if '_bad' in row: self._skip(i, row['_bad'], row['_reason']); return None
+    used = set()
+    def take(*names):
+        c, v = _pick(row, names)
+        used.add(c)
+        return v
+    url = take(*self.url_cols)
+    why = url_problem(url)
+    if why:
+        detail = (_not_utf8(url) if why == 'not-utf8' else
+                  f"no column {self.url_cols[0]!r}" if why == 'no-url' and len(self.url_cols) == 1 and url is None else None)
+        self._skip(i, row if url is None else url, why, detail); return None
+    row = {k: _utf8(v) for k, v in row.items()}
+    cap, page = take(*self.caption_cols), take(*_PAGE_COLS)
+    lic, lurl, label, creator = take('license'), take('license_url'), take('label'), take('creator')
+    extra = {_utf8(str(k)): v for k, v in row.items() if k not in used and isinstance(v, (str, int, float, bool)) and v != ''}
+    d = self._doc(i if rank is None else rank, _http_url(url), license=_str(lic), license_url_=_http_url(lurl), title=_str(cap),
+                  page_url=_http_url(page), creator=_str(creator), extra=extra)
+    if d.label is None: d.label = str(label) if label is not None else self.default_label
+    if lic and d.license == 'unknown': d.extra['license_given'] = str(lic)
+    return d
 
-    def search(self):
-        self.skipped, self.skipped_examples = 0, []
-        docs = Searcher.search(self)
-        if self.skipped: logger.warning("urls: skipped %d rows of %s without a usable URL (see .skipped_examples)", self.skipped, self.query)
-        return docs
+# %% ../nbs/01_searcher.ipynb #74480062
+@patch
+def iter_docs(self:UrlListSearcher)->Iterator[Document]:
+    "Stream the Documents of the list; unusable lines are skipped, counted by reason and logged, never raised"
+    self._t = self._t or now_iso()
+    rank = 0
+    for i, row in iter_numbered(self.source):
+        if isinstance(row, str) and (not row or row.startswith('#')): continue
+        try: d = self.row_doc(i, row, rank)
+        except (ValueError, TypeError, UnicodeError, KeyError, AttributeError, RecursionError) as e:
+            self._skip(i, row, 'error', f"{type(e).__name__}: {e}"); continue
+        if d is None: continue
+        rank += 1
+        if self.keep_licenses and d.license not in self.keep_licenses: continue
+        yield d
+    if self.skipped: logger.warning("%s", self.skipped_summary())
 
-    def save(self, path, **storage_options)->Dataset:
-        "Write the records; without a prior `search`, stream the whole list straight into the folder"
-        if self.docs or self.rejected or self.cleaners: return Searcher.save(self, path, **storage_options)
-        ds = Dataset(path, **storage_options)
-        it = self.iter_docs()
-        ds.add(itertools.islice(it, self.n_item) if self.n_item else it)
-        return ds
+@patch
+def iter_pages(self:UrlListSearcher):
+    seen = set()
+    for batch in _batched(self.iter_docs(), 1000):
+        new = []
+        for d in batch:
+            k = normalize_url(d.image_url)
+            if k not in seen: seen.add(k); new.append(d)
+        if new: yield new
+
+@patch
+def search(self:UrlListSearcher):
+    self._reset()
+    return Searcher.search(self)
+
+@patch
+def save(self:UrlListSearcher, path, **storage_options)->Dataset:
+    "Write the records; without a prior `search`, stream the whole list straight into the folder"
+    if self.docs or self.rejected or self.cleaners: return Searcher.save(self, path, **storage_options)
+    ds = Dataset(path, **storage_options)
+    it = self.iter_docs()
+    ds.add(itertools.islice(it, self.n_item) if self.n_item else it)
+    return ds
 
 def _batched(it, n):
     it = iter(it)

@@ -438,7 +438,7 @@ class DocSplitter:
 
 def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=8, **kwargs):
     "A fastai `DataBlock` (image, category) of a folder's kept images: `image_datablock().dataloaders(path)`"
-    block, vdata = _need('fastai.data.block', 'fastai'), _need('fastai.vision.data', 'fastai')
+    block, vdata = _need('fastai.data.block', "'web2dataset[fastai]'"), _need('fastai.vision.data', "'web2dataset[fastai]'")
     return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
                            splitter=DocSplitter(valid, seed, max_distance), **kwargs)
 

@@ -67,7 +67,7 @@ def dataset_summary(path)->dict:
         elif d.status == 'failed': fail[reason_kind(d.reason)] += 1
     srt = lambda c: dict(sorted(c.items(), key=lambda x: (-x[1], x[0])))
     return dict(path=str(ds.path), records=sum(st.values()), kept=st['downloaded'], counts=srt(st), labels=srt(labels),
-                rejected=srt(rej), failed=srt(fail))
+                rejected=srt(rej), failed=srt(fail), damaged=len(ds.damaged))
 
 def format_summary(s:dict)->str:
     "`dataset_summary` as a few lines of text"
@@ -76,7 +76,8 @@ def format_summary(s:dict)->str:
                       f"  kept per label:   {line(s['labels'])}",
                       f"  rejected ({sum(s['rejected'].values())}):     {line(s['rejected'])}",
                       f"  failed ({sum(s['failed'].values())}):       {line(s['failed'])}",
-                      f"  not downloaded:   {s['counts'].get('found', 0)}"])
+                      f"  not downloaded:   {s['counts'].get('found', 0)}"] +
+                     ([f"  damaged records:  {s['damaged']} skipped (web2dataset doctor {s['path']} --fix mends them)"] if s.get('damaged') else []))
 
 # %% ../nbs/05_cli.ipynb #b5964e94
 def takedown_rule(kind:str, # 'url', 'domain' or 'hash'
@@ -586,7 +587,7 @@ def main(argv:list|None=None, # the arguments (default: `sys.argv[1:]`)
         print(f"web2dataset {name}: error: {error_line(e)}", file=sys.stderr)
         if js: print(json.dumps(dict(command=name, ok=False, exit_code=code, error=error_line(e))))
         return code
-    code = 1 if res.get('partial') else 0
+    code = 1 if res.get('partial') or (res.get('summary') or {}).get('damaged') else 0
     if js: print(json.dumps({**{k: v for k, v in res.items() if k != 'lines'}, 'ok': code == 0, 'exit_code': code,
                              'seconds': round(time.monotonic() - t0, 2)}, default=str))
     elif not args.get('quiet'): print(render(res))

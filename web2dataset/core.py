@@ -24,9 +24,10 @@ from . import __version__
 __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', 'PROJECT_URL', 'USER_AGENT', 'RETRY_STATUSES',
            'TAKEDOWNS', 'TAKEDOWN_KINDS', 'Web2DatasetError', 'SearchError', 'SearchBlocked', 'DownloadError',
            'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url', 'now_iso', 'url_uuid',
-           'Document', 'atomic_write', 'Dataset', 'image_name', 'private_allowed', 'check_url', 'HostLimiter',
-           'parse_retry_after', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress',
-           'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns']
+           'Document', 'atomic_write', 'Dataset', 'DamagedRecordError', 'record_problem', 'image_name',
+           'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'Session', 'make_session', 'read_body',
+           'fetch_bytes', 'Registry', 'progress', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns',
+           'takedown_record', 'apply_takedowns']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -350,8 +351,9 @@ def _get(self:Dataset, uuid:str)->Document:
     try: raw = self.fs.read(_meta(uuid))
     except FileNotFoundError: raise KeyError(uuid) from None
     try: return Document.from_json(raw)
-    except (ValueError, TypeError, jsons.exceptions.JsonsError) as e:
-        raise DatasetError(f"metadata/{uuid}.json in {self.path} is not a valid record: {e}") from e
+    except (ValueError, TypeError, DatasetError, jsons.exceptions.JsonsError) as e:
+        if isinstance(e, DatasetError) and 'schema_version' in str(e): raise   # a newer web2dataset's: not damaged
+        raise DamagedRecordError(uuid, f"metadata/{uuid}.json in {self.path} {record_problem(raw, e)}") from e
 
 def _uuids(self:Dataset)->Iterator[str]:
     "The uuids of all records, streamed from `metadata/`"
@@ -360,17 +362,47 @@ def _uuids(self:Dataset)->Iterator[str]:
 
 def _docs(self:Dataset, status:str|Iterable[str]|None=None, label:str|None=None)->Iterator[Document]:
     "Stream the records, optionally only those with `status` (one or several) and `label`"
-    st = {status} if isinstance(status, str) else (set(status) if status else None)
+    st, bad = {status} if isinstance(status, str) else (set(status) if status else None), []
     for u in self.uuids():
         try: d = self.get(u)
         except KeyError: continue   # removed while we iterate
+        except DamagedRecordError as e: bad.append(e); self.note_damaged([e], warn=False); continue
         if (st is None or d.status in st) and (label is None or d.label == label): yield d
+    if bad: self.note_damaged(bad)   # one warning for the pass
 
 Dataset.add, Dataset.update, Dataset.get, Dataset.uuids, Dataset.docs = _add, _update, _get, _uuids, _docs
 Dataset.__getitem__ = Dataset.get
 Dataset.__iter__ = lambda self: self.docs()
 Dataset.__len__ = lambda self: sum(1 for _ in self.uuids())
 Dataset.__contains__ = lambda self, uuid: self.fs.exists(_meta(uuid))
+
+# %% ../nbs/00_core.ipynb #ace88481
+class DamagedRecordError(DatasetError):
+    "A record in `metadata/` that cannot be read; `uuid` names its file"
+    def __init__(self, uuid:str, msg:str): super().__init__(msg); self.uuid = uuid
+
+def record_problem(raw:bytes, e:Exception)->str:
+    "What is wrong with the bytes `raw` of a record that does not load (`e`: the error loading it)"
+    try: d = json.loads(raw)
+    except (ValueError, UnicodeDecodeError): return f"is damaged: not JSON, perhaps cut short by a crash ({e})"
+    if not isinstance(d, dict): return f"is not a web2dataset record: it holds a JSON {type(d).__name__}, not an object"
+    if not (d.get('image_url') or d.get('url')):
+        return f"is not a web2dataset record: it has no image_url (its keys: {', '.join(sorted(map(str, d))[:6]) or 'none'})"
+    return f"is not a valid record: {e}"
+
+_warned = set()
+
+def _note_damaged(self:Dataset, errs:list, warn:bool=True):
+    "Remember the damaged records `errs` (`DamagedRecordError`s) in `damaged`; warn once per process about new ones"
+    self.__dict__.setdefault('_damaged', {}).update({e.uuid: str(e) for e in errs})
+    new = [e for e in errs if (self.path, e.uuid) not in _warned] if warn else []
+    _warned.update((self.path, e.uuid) for e in new)
+    if new: logger.warning("skipped %d damaged record%s in %s: %s. `web2dataset doctor %s --fix` moves them to quarantine/ and "
+                           "sets their images to be downloaded again", len(new), 's' * (len(new) != 1), self.path,
+                           ', '.join(f'metadata/{e.uuid}.json' for e in new[:10]) + (' ...' if len(new) > 10 else ''), self.path)
+
+Dataset.note_damaged = _note_damaged
+Dataset.damaged = property(lambda self: dict(self.__dict__.get('_damaged', {})), doc="uuid -> problem of the damaged records met")
 
 # %% ../nbs/00_core.ipynb #5ab8200d
 def _counts(self:Dataset, by:str='status')->Counter:

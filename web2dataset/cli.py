@@ -13,11 +13,11 @@ from fastcore.script import call_parse, anno_parser
 
 # %% auto #0
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
-           'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'download_stage',
-           'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web', 'command',
-           'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
-           'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
-           'parser', 'main']
+           'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'check_options',
+           'download_stage', 'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web',
+           'command', 'allowing_private', 'record_kept', 'open_dataset', 'create', 'search', 'download', 'clean',
+           'export', 'card', 'format_table', 'short_error', 'offline', 'check', 'demo', 'remove', 'doctor',
+           'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage', 'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
 class UsageError(ValueError):
@@ -174,6 +174,20 @@ def search_stage(ds, # the `Dataset`
         ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
     return dict(found=found, errors=errors)
 
+# %% ../nbs/05_cli.ipynb #6a030e06
+def check_options(valid:float=0.0, test:float=0.0, # the split of the exports
+                  shard_size:int=1, threads:int=1, processes:int=1, max_per_host:int=1, # counts: at least 1
+                  rate_per_host:float|None=None, max_side:int|None=None, client:str='auto'):
+    "Refuse option values no stage would accept, before any work starts (a `UsageError` naming the option)"
+    from web2dataset.export import split_docs
+    try: split_docs([], valid, test)
+    except ValueError as e: raise UsageError(str(e)) from None
+    for n, v in (('shard-size', shard_size), ('threads', threads), ('processes', processes), ('max-per-host', max_per_host),
+                 ('max-side', 1 if max_side is None else max_side)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise UsageError(f"--{n} must be at least 1, not {v}")
+    if rate_per_host is not None and not rate_per_host > 0: raise UsageError(f"--rate-per-host must be positive, not {rate_per_host}")
+    if client not in ('auto', 'curl', 'threads'): raise UsageError(f"--client must be auto, curl or threads, not {client!r}")
+
 # %% ../nbs/05_cli.ipynb #368ed620
 def download_stage(ds, quiet:bool=False, retry_failed:bool=False, processes:int|None=None, docs=None, **kw)->dict:
     "Download the pending records of `ds` and the new `docs` (takedowns skipped); the downloader's statistics"
@@ -281,6 +295,13 @@ def allowing_private(on:bool):
             if old is None: os.environ.pop('WEB2DATASET_ALLOW_PRIVATE', None)
             else: os.environ['WEB2DATASET_ALLOW_PRIVATE'] = old
 
+def record_kept(ds, labels:dict):
+    "Write in `create.json` the images each class kept in the end (after the download and the image cleaners)"
+    from web2dataset.export import STATE, load_state
+    st = load_state(ds)
+    for label, c in st['classes'].items(): c['kept'] = labels.get(label, 0)
+    ds.fs.write(STATE, json.dumps(st, indent=1, ensure_ascii=False))
+
 def open_dataset(path, create:bool=False):
     "The `Dataset` at `path`; a usage error when there is none"
     from web2dataset.core import Dataset
@@ -313,6 +334,7 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
            quiet:bool=False, # no progress bars, no summary
           ):
     "Search, clean, download and export a labelled dataset in one go"
+    check_options(valid, test, max_per_host=max_per_host)
     classes = search_args(Class, N_item, engine)
     exports = parse_names(export, list(EXPORTS), 'export')
     cs = _cleaners_named(clean)
@@ -324,6 +346,7 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
         dl = download_stage(ds, quiet, retry_failed, max_per_host=max_per_host)
         cl = clean_stage(ds, cs, quiet)
         s = dataset_summary(ds)
+        record_kept(ds, s['labels'])
         lines = [f"{label}: search failed: {e}" for label, e in found['errors'].items()]
         ex = {}
         if s['kept'] and exports: ex = export_stage(ds, exports, valid, test)
@@ -368,6 +391,8 @@ def download(path:str, # dataset folder
              quiet:bool=False, # no progress bars, no summary
             ):
     "Download the images of the records found, or of a URL list (resumable; takedowns are skipped)"
+    check_options(threads=threads, processes=processes, max_per_host=max_per_host, rate_per_host=rate_per_host,
+                  max_side=max_side, client=client)
     docs = None
     if urls:
         from web2dataset.searcher import UrlListSearcher
@@ -406,6 +431,7 @@ def export(path:str, # dataset folder
            quiet:bool=False, # no summary
           ):
     "Export the kept images (and rewrite the dataset card)"
+    check_options(valid, test, shard_size=shard_size)
     names = parse_names(to, list(EXPORTS), 'export')
     if not names: raise UsageError("name an export: --to hf, webdataset or parquet")
     ds = open_dataset(path)
@@ -432,6 +458,18 @@ def format_table(rows:list, cols:list)->str:
     fmt = lambda xs: '  '.join(x.ljust(w[i]) for i, x in enumerate(xs)).rstrip()
     return '\n'.join([fmt(cols), fmt(['-' * n for n in w])] + [fmt(x) for x in cells])
 
+def short_error(e:str|None, width:int=90)->str:
+    "An error for a table cell: each URL cut to its host (the cause stays in sight), at most `width` characters"
+    s = re.sub(r'(https?://[^/\s?#]+)[^\s]*?(?=:\s|\s|$)', r'\1', str(e or ''))
+    return s if len(s) <= width else s[:width - 3] + '...'
+
+_NO_DNS = re.compile(r'dns-error|Name or service not known|Temporary failure in name resolution|ERR_NAME_NOT_RESOLVED|getaddrinfo')
+
+def offline(rows:list)->bool:
+    "Whether every engine that was tried failed to resolve its host name"
+    tried = [r for r in rows if r['status'] != 'skipped']
+    return bool(tried) and all(r['error'] and _NO_DNS.search(r['error']) for r in tried)
+
 @command('check')
 def check(engines:str=None, # engines to check, comma-separated (default: every engine that searches the web)
           query:str='cat', # a query every engine has results for
@@ -448,10 +486,12 @@ def check(engines:str=None, # engines to check, comma-separated (default: every 
         if not sep or not url: raise UsageError(f"--base-url {u!r}: write engine=URL")
         urls[parse_names(e, engine_names(), 'engine')[0]] = url
     with allowing_private(allow_private): rows = check_engines(names, query=query, base_urls=urls)
-    for r in rows: r['error'] = r['error'] and str(r['error'])[:300]
-    short = [{**r, 'error': (r['error'] or '')[:70]} for r in rows]
-    return dict(command='check', engines=rows, lines=[format_table(short, ['engine', 'status', 'results', 'seconds', 'error'])],
-                partial=any(r['status'] in ('blocked', 'broken') for r in rows))
+    for r in rows: r['error'] = r['error'] and str(r['error'])
+    short = [{**r, 'error': short_error(r['error'])} for r in rows]
+    lines = [format_table(short, ['engine', 'status', 'results', 'seconds', 'error'])]
+    lines += [f"{r['engine']}: {r['error']}" for r in rows if r['error'] and r['status'] != 'skipped']   # the whole error
+    if offline(rows): lines.append("you seem to be offline: no engine's host name resolves (check the network, DNS or proxy)")
+    return dict(command='check', engines=rows, lines=lines, partial=any(r['status'] in ('blocked', 'broken') for r in rows))
 
 # %% ../nbs/05_cli.ipynb #0b574673
 @command('demo', pos=['path'])
@@ -501,6 +541,23 @@ def remove(path:str, # dataset folder
     lines += [f"rewrote {n}: {', '.join(e['files'])}" for n, e in ex.items()]
     return dict(command='remove', path=ds.path, rules=len(rules), new_rules=len(new), removed=[d.uuid for d in gone],
                 exports=ex, summary=dataset_summary(ds), lines=lines)
+
+# %% ../nbs/05_cli.ipynb #43d50639
+@command('doctor')
+def doctor(path:str, # dataset folder
+           fix:bool=False, # mend: quarantine what cannot be trusted, set records to be downloaded again, redo stale exports
+           quick:bool=False, # do not read every image to compare its sha256 with its record
+           quiet:bool=False, # no progress bar, no report
+          ):
+    "Check a dataset folder for damage (records, images, leftovers of a crash, stale exports, takedowns); --fix mends it"
+    import web2dataset.doctor
+    ds = open_dataset(path)
+    found = ds.check(hashes=not quick, quiet=quiet)
+    done = ds.repair(found, quiet=quiet) if fix and found else []
+    lines = [format_table([f._asdict() for f in found], ['kind', 'file', 'detail'])] if found else [f"{ds.path}: healthy"]
+    if found and not fix: lines.append(f"web2dataset doctor {ds.path} --fix mends these (what cannot be trusted goes to quarantine/)")
+    return dict(command='doctor', path=ds.path, problems=[f._asdict() for f in found], fixed=done, lines=lines + done,
+                partial=bool(found))
 
 # %% ../nbs/05_cli.ipynb #54f07837
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')

@@ -25,9 +25,9 @@ __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', '
            'TAKEDOWNS', 'TAKEDOWN_KINDS', 'Web2DatasetError', 'SearchError', 'SearchBlocked', 'DownloadError',
            'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url', 'now_iso', 'url_uuid',
            'Document', 'atomic_write', 'Dataset', 'DamagedRecordError', 'record_problem', 'image_name',
-           'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'Session', 'make_session', 'read_body',
-           'fetch_bytes', 'Registry', 'progress', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns',
-           'takedown_record', 'apply_takedowns']
+           'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'pin_approved', 'PinnedAdapter',
+           'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress', 'Takedowns', 'load_takedowns',
+           'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -587,6 +587,44 @@ def parse_retry_after(value:str|None, now:float|None=None)->float|None:
     if when.tzinfo is None: when = when.replace(tzinfo=dt.timezone.utc)
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
+# %% ../nbs/00_core.ipynb #a73f8d38
+import urllib3
+from urllib3.connection import HTTPConnection as _HTTPConn, HTTPSConnection as _HTTPSConn
+from urllib3.connectionpool import HTTPConnectionPool as _HTTPPool, HTTPSConnectionPool as _HTTPSPool
+
+_pins = threading.local()
+
+def pin_approved(url:str)->list[str]|None:
+    "Keep (for this thread) the addresses `check_url` approved for `url`'s host: its connections go there only"
+    p = urlsplit(url)
+    host, port = (p.hostname or '').lower(), p.port or (443 if p.scheme.lower() == 'https' else 80)
+    if not host: return None
+    addrs = sorted(a.split('%')[0] for a in _resolve(host, port))   # cached by `check_url` a moment ago
+    _pins.__dict__.setdefault('map', {})[(host, port)] = addrs
+    return addrs
+
+class _Pinned:
+    "A urllib3 connection that connects to the addresses pinned for its host, never to a new DNS answer"
+    def _new_conn(self):
+        addrs = getattr(_pins, 'map', {}).get((self._dns_host.lower(), self.port))
+        if not addrs: return super()._new_conn()   # not sent through `Session.send` (or a proxy): as urllib3 does
+        host, last = self._dns_host, None
+        try:
+            for a in addrs:
+                self._dns_host = a
+                try: return super()._new_conn()
+                except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e: last = e
+            raise last
+        finally: self._dns_host = host
+
+class PinnedAdapter(requests.adapters.HTTPAdapter):
+    "A requests adapter whose connections go only to the addresses `pin_approved` kept for their host"
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            'http': type('PinnedHTTPPool', (_HTTPPool,), dict(ConnectionCls=type('PinnedHTTPConnection', (_Pinned, _HTTPConn), {}))),
+            'https': type('PinnedHTTPSPool', (_HTTPSPool,), dict(ConnectionCls=type('PinnedHTTPSConnection', (_Pinned, _HTTPSConn), {})))}
+
 # %% ../nbs/00_core.ipynb #58baed83
 class Session(requests.Session):
     "A polite and safe `requests.Session`: made by `make_session`"
@@ -597,12 +635,13 @@ class Session(requests.Session):
         self.limiter = ifnone(limiter, HostLimiter())
         self.headers['User-Agent'] = user_agent or USER_AGENT
         self.max_redirects = max_redirects
-        adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=256, max_retries=0)
+        adapter = PinnedAdapter(pool_connections=64, pool_maxsize=256, max_retries=0)
         self.mount('http://', adapter); self.mount('https://', adapter)
 
     def send(self, request, **kwargs):
         "Check the URL (first request and every redirect hop) and respect the host's limits"
         check_url(request.url, self.allow_private)
+        pin_approved(request.url)   # the connection goes to these addresses: DNS is not asked a second time
         host = urlsplit(request.url).hostname or ''
         self.limiter.acquire(host)
         try: return super().send(request, **kwargs)

@@ -137,12 +137,15 @@ def _need(module:str, pip:str):
     try: return importlib.import_module(module)
     except ImportError as e: raise ImportError(f"this needs `{module.split('.')[0]}`: pip install {pip} ({e})") from None
 
+_UMASK = os.umask(0o022); os.umask(_UMASK)   # the process's umask, read once at import
+
 def _put(ds:Dataset, rel:str, fill):
     "Write the file `rel` of `ds` through a local temporary file that `fill(f)` writes"
     d = ds.local_path(rel).parent if ds.is_local else None
     if d: d.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{rel.rsplit('/', 1)[-1]}.", suffix=TMP_SUFFIX)
     try:
+        os.chmod(tmp, 0o644 & ~_UMASK)   # mkstemp makes it 0600: exports are read like the rest of the folder
         with os.fdopen(fd, 'wb') as f: fill(f)
         ds.fs.put(rel, tmp)
     except BaseException:

@@ -77,7 +77,8 @@ def format_summary(s:dict)->str:
                       f"  rejected ({sum(s['rejected'].values())}):     {line(s['rejected'])}",
                       f"  failed ({sum(s['failed'].values())}):       {line(s['failed'])}",
                       f"  not downloaded:   {s['counts'].get('found', 0)}"] +
-                     ([f"  damaged records:  {s['damaged']} skipped (web2dataset doctor {s['path']} --fix mends them)"] if s.get('damaged') else []))
+                     ([f"  damaged records:  {s['damaged']} skipped (web2dataset doctor {s['path']} --fix mends them)"]
+                      if s.get('damaged') else []))
 
 # %% ../nbs/05_cli.ipynb #b5964e94
 def takedown_rule(kind:str, # 'url', 'domain' or 'hash'
@@ -182,11 +183,14 @@ def check_options(valid:float=0.0, test:float=0.0, # the split of the exports
     from web2dataset.export import split_docs
     try: split_docs([], valid, test)
     except ValueError as e: raise UsageError(str(e)) from None
-    for n, v in (('shard-size', shard_size), ('threads', threads), ('processes', processes), ('max-per-host', max_per_host),
-                 ('max-side', 1 if max_side is None else max_side)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise UsageError(f"--{n} must be at least 1, not {v}")
-    if rate_per_host is not None and not rate_per_host > 0: raise UsageError(f"--rate-per-host must be positive, not {rate_per_host}")
-    if client not in ('auto', 'curl', 'threads'): raise UsageError(f"--client must be auto, curl or threads, not {client!r}")
+    for n, v in (('shard-size', shard_size), ('threads', threads), ('processes', processes),
+                 ('max-per-host', max_per_host), ('max-side', 1 if max_side is None else max_side)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise UsageError(f"--{n} must be at least 1, not {v}")
+    if rate_per_host is not None and not rate_per_host > 0:
+        raise UsageError(f"--rate-per-host must be positive, not {rate_per_host}")
+    if client not in ('auto', 'curl', 'threads'):
+        raise UsageError(f"--client must be auto, curl or threads, not {client!r}")
 
 # %% ../nbs/05_cli.ipynb #368ed620
 def download_stage(ds, quiet:bool=False, retry_failed:bool=False, processes:int|None=None, docs=None, **kw)->dict:
@@ -463,7 +467,7 @@ def short_error(e:str|None, width:int=90)->str:
     s = re.sub(r'(https?://[^/\s?#]+)[^\s]*?(?=:\s|\s|$)', r'\1', str(e or ''))
     return s if len(s) <= width else s[:width - 3] + '...'
 
-_NO_DNS = re.compile(r'dns-error|Name or service not known|Temporary failure in name resolution|ERR_NAME_NOT_RESOLVED|getaddrinfo')
+_NO_DNS = re.compile(r'dns-error|Name or service not known|Temporary failure in name resolution|ERR_NAME_NOT_RESOLVED')
 
 def offline(rows:list)->bool:
     "Whether every engine that was tried failed to resolve its host name"
@@ -489,9 +493,10 @@ def check(engines:str=None, # engines to check, comma-separated (default: every 
     for r in rows: r['error'] = r['error'] and str(r['error'])
     short = [{**r, 'error': short_error(r['error'])} for r in rows]
     lines = [format_table(short, ['engine', 'status', 'results', 'seconds', 'error'])]
-    lines += [f"{r['engine']}: {r['error']}" for r in rows if r['error'] and r['status'] != 'skipped']   # the whole error
-    if offline(rows): lines.append("you seem to be offline: no engine's host name resolves (check the network, DNS or proxy)")
-    return dict(command='check', engines=rows, lines=lines, partial=any(r['status'] in ('blocked', 'broken') for r in rows))
+    lines += [f"{r['engine']}: {r['error']}" for r in rows if r['error'] and r['status'] != 'skipped']   # whole errors
+    if offline(rows): lines.append("you seem to be offline: no engine's host name resolves (check network, DNS, proxy)")
+    return dict(command='check', engines=rows, lines=lines,
+                partial=any(r['status'] in ('blocked', 'broken') for r in rows))
 
 # %% ../nbs/05_cli.ipynb #0b574673
 @command('demo', pos=['path'])
@@ -545,17 +550,18 @@ def remove(path:str, # dataset folder
 # %% ../nbs/05_cli.ipynb #43d50639
 @command('doctor')
 def doctor(path:str, # dataset folder
-           fix:bool=False, # mend: quarantine what cannot be trusted, set records to be downloaded again, redo stale exports
+           fix:bool=False, # mend: quarantine the untrusted, set records to be downloaded again, redo stale exports
            quick:bool=False, # do not read every image to compare its sha256 with its record
            quiet:bool=False, # no progress bar, no report
           ):
-    "Check a dataset folder for damage (records, images, leftovers of a crash, stale exports, takedowns); --fix mends it"
+    "Check a dataset folder for damage (records, images, crash leftovers, stale exports, takedowns); --fix mends it"
     import web2dataset.doctor
     ds = open_dataset(path)
     found = ds.check(hashes=not quick, quiet=quiet)
     done = ds.repair(found, quiet=quiet) if fix and found else []
-    lines = [format_table([f._asdict() for f in found], ['kind', 'file', 'detail'])] if found else [f"{ds.path}: healthy"]
-    if found and not fix: lines.append(f"web2dataset doctor {ds.path} --fix mends these (what cannot be trusted goes to quarantine/)")
+    table = format_table([f._asdict() for f in found], ['kind', 'file', 'detail'])
+    lines = [table] if found else [f"{ds.path}: healthy"]
+    if found and not fix: lines.append(f"web2dataset doctor {ds.path} --fix mends these (the untrusted go to quarantine/)")
     return dict(command='doctor', path=ds.path, problems=[f._asdict() for f in found], fixed=done, lines=lines + done,
                 partial=bool(found))
 

@@ -387,7 +387,8 @@ def record_problem(raw:bytes, e:Exception)->str:
     except (ValueError, UnicodeDecodeError): return f"is damaged: not JSON, perhaps cut short by a crash ({e})"
     if not isinstance(d, dict): return f"is not a web2dataset record: it holds a JSON {type(d).__name__}, not an object"
     if not (d.get('image_url') or d.get('url')):
-        return f"is not a web2dataset record: it has no image_url (its keys: {', '.join(sorted(map(str, d))[:6]) or 'none'})"
+        keys = ', '.join(sorted(map(str, d))[:6]) or 'none'
+        return f"is not a web2dataset record: it has no image_url (its keys: {keys})"
     return f"is not a valid record: {e}"
 
 _warned = set()
@@ -397,12 +398,15 @@ def _note_damaged(self:Dataset, errs:list, warn:bool=True):
     self.__dict__.setdefault('_damaged', {}).update({e.uuid: str(e) for e in errs})
     new = [e for e in errs if (self.path, e.uuid) not in _warned] if warn else []
     _warned.update((self.path, e.uuid) for e in new)
-    if new: logger.warning("skipped %d damaged record%s in %s: %s. `web2dataset doctor %s --fix` moves them to quarantine/ and "
-                           "sets their images to be downloaded again", len(new), 's' * (len(new) != 1), self.path,
-                           ', '.join(f'metadata/{e.uuid}.json' for e in new[:10]) + (' ...' if len(new) > 10 else ''), self.path)
+    if not new: return
+    names = ', '.join(f'metadata/{e.uuid}.json' for e in new[:10]) + (' ...' if len(new) > 10 else '')
+    logger.warning("skipped %d damaged record%s in %s: %s. `web2dataset doctor %s --fix` moves them to quarantine/ "
+                   "and sets their images to be downloaded again", len(new), 's' * (len(new) != 1), self.path, names,
+                   self.path)
 
 Dataset.note_damaged = _note_damaged
-Dataset.damaged = property(lambda self: dict(self.__dict__.get('_damaged', {})), doc="uuid -> problem of the damaged records met")
+Dataset.damaged = property(lambda self: dict(self.__dict__.get('_damaged', {})),
+                           doc="uuid -> problem, of the damaged records met")
 
 # %% ../nbs/00_core.ipynb #5ab8200d
 def _counts(self:Dataset, by:str='status')->Counter:
@@ -617,13 +621,14 @@ class _Pinned:
             raise last
         finally: self._dns_host = host
 
+class _PinnedHTTPPool(_HTTPPool): ConnectionCls = type('PinnedHTTPConnection', (_Pinned, _HTTPConn), {})
+class _PinnedHTTPSPool(_HTTPSPool): ConnectionCls = type('PinnedHTTPSConnection', (_Pinned, _HTTPSConn), {})
+
 class PinnedAdapter(requests.adapters.HTTPAdapter):
     "A requests adapter whose connections go only to the addresses `pin_approved` kept for their host"
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            'http': type('PinnedHTTPPool', (_HTTPPool,), dict(ConnectionCls=type('PinnedHTTPConnection', (_Pinned, _HTTPConn), {}))),
-            'https': type('PinnedHTTPSPool', (_HTTPSPool,), dict(ConnectionCls=type('PinnedHTTPSConnection', (_Pinned, _HTTPSConn), {})))}
+        self.poolmanager.pool_classes_by_scheme = {'http': _PinnedHTTPPool, 'https': _PinnedHTTPSPool}
 
 # %% ../nbs/00_core.ipynb #58baed83
 class Session(requests.Session):

@@ -1,4 +1,4 @@
-"""The dataset folder's `fsck`: find damaged records, stray images, changed or missing files, crash leftovers, stale exports and takedowns not applied; mend them without deleting anything.
+"""The dataset folder's `fsck`: damaged records, stray, changed or missing images, crash leftovers, stale exports, takedowns not applied; mended without deleting.
 
 Docs: https://web2dataset.github.io/web2dataset/doctor.html.md"""
 
@@ -17,8 +17,9 @@ from .export import EXPORT_FILES, recorded_exports, redo_exports
 # %% auto #0
 __all__ = ['FINDINGS', 'QUARANTINE', 'Finding', 'temp_files', 'export_files', 'stale_exports', 'salvage', 'quarantine', 'refetch']
 
-# %% ../nbs/04a_doctor.ipynb #57340e8f
-FINDINGS = ('damaged-record', 'orphan-image', 'missing-file', 'sha256-mismatch', 'temp-file', 'takedown-pending', 'stale-export')
+# %% ../nbs/04a_doctor.ipynb #1919876b
+FINDINGS = ('damaged-record', 'orphan-image', 'missing-file', 'sha256-mismatch', 'temp-file', 'takedown-pending',
+            'stale-export')
 QUARANTINE = 'quarantine'
 
 class Finding(NamedTuple):
@@ -31,7 +32,8 @@ class Finding(NamedTuple):
 def temp_files(ds:Dataset)->list[str]:
     "Temporary files left in the folder by a crashed run (`.<name>.<tag>.tmp`)"
     dirs = ['', 'images', 'metadata', 'rejected'] + [d for f, _ in EXPORT_FILES.values() for d in (f, f.lstrip('.'))]
-    return [f'{d}/{n}'.lstrip('/') for d in dirs for n in sorted(ds.fs.listdir(d)) if n.startswith('.') and n.endswith(TMP_SUFFIX)]
+    return [f'{d}/{n}'.lstrip('/') for d in dirs for n in sorted(ds.fs.listdir(d))
+            if n.startswith('.') and n.endswith(TMP_SUFFIX)]
 
 # %% ../nbs/04a_doctor.ipynb #7635f5b3
 def _mtime(ds:Dataset, rel:str)->float: return os.stat(ds.local_path(rel)).st_mtime
@@ -52,7 +54,7 @@ def stale_exports(ds:Dataset)->list[Finding]:
         out += [Finding('stale-export', f, f'the {name} export is older than the newest record') for f in old]
     return out
 
-# %% ../nbs/04a_doctor.ipynb #4df286fe
+# %% ../nbs/04a_doctor.ipynb #ea306f18
 def _sha(ds:Dataset, rel:str)->str: return hashlib.sha256(ds.fs.read(rel)).hexdigest()
 
 def _image_findings(ds:Dataset, docs:dict, damaged:set, hashes:bool, quiet:bool)->list[Finding]:
@@ -66,9 +68,10 @@ def _image_findings(ds:Dataset, docs:dict, damaged:set, hashes:bool, quiet:bool)
     todo = [d for d in docs.values() if d.status == 'downloaded']
     for d in progress(todo, desc='checking images', quiet=quiet):
         if not d.file or not ds.fs.exists(d.file):
-            out.append(Finding('missing-file', d.file or f'metadata/{d.uuid}.json', 'the record is downloaded but its image is gone', d.uuid))
+            out.append(Finding('missing-file', d.file or f'metadata/{d.uuid}.json',
+                               'the record is downloaded but its image is gone', d.uuid))
         elif hashes and d.sha256 and _sha(ds, d.file) != d.sha256:
-            out.append(Finding('sha256-mismatch', d.file, f'its bytes are not the ones recorded (sha256 {d.sha256[:12]}...)', d.uuid))
+            out.append(Finding('sha256-mismatch', d.file, f'bytes not as recorded (sha256 {d.sha256[:12]}...)', d.uuid))
     return out
 
 def _takedown_findings(ds:Dataset, docs:dict)->list[Finding]:
@@ -80,10 +83,11 @@ def _takedown_findings(ds:Dataset, docs:dict)->list[Finding]:
     for d in docs.values():
         r = td.match(d)
         if r and (d.uuid in files or not (d.status == 'rejected' and str(d.reason).startswith('takedown'))):
-            out.append(Finding('takedown-pending', f'metadata/{d.uuid}.json', f"the takedown rule {r['kind']} {r['value']} is not applied", d.uuid))
+            out.append(Finding('takedown-pending', f'metadata/{d.uuid}.json',
+                               f"the takedown rule {r['kind']} {r['value']} is not applied", d.uuid))
     return out
 
-# %% ../nbs/04a_doctor.ipynb #d1244799
+# %% ../nbs/04a_doctor.ipynb #4bb5cae7
 @patch
 def check(self:Dataset,
           hashes:bool=True, # also compare every image's sha256 with its record (reads every image)
@@ -96,16 +100,17 @@ def check(self:Dataset,
         try: docs[u] = self.get(u)
         except KeyError: continue
         except DamagedRecordError as e:
-            damaged.add(u); out.append(Finding('damaged-record', f'metadata/{u}.json', str(e).split(f' in {self.path} ', 1)[-1], u))
+            damaged.add(u)
+            out.append(Finding('damaged-record', f'metadata/{u}.json', str(e).split(f' in {self.path} ', 1)[-1], u))
     out += _image_findings(self, docs, damaged, hashes, quiet) + _takedown_findings(self, docs) + stale_exports(self)
     return out
 
-# %% ../nbs/04a_doctor.ipynb #5d827f80
+# %% ../nbs/04a_doctor.ipynb #8e3dce53
 _SALVAGE = ('image_url', 'query', 'engine', 'page_url', 'thumbnail_url', 'title', 'license', 'license_url', 'creator',
             'creator_url', 'label', 'searched_at')
 
 def salvage(raw:bytes, uuid:str)->Document|None:
-    "A record `found` from the readable `\"key\": \"string\"` pairs of a damaged record's text, if it names an http(s) image URL"
+    "A record `found` from the `\"key\": \"string\"` pairs of a damaged record (if it has an http(s) image URL)"
     got = {}
     for k, v in re.findall(r'"(\w+)"\s*:\s*("(?:[^"\\]|\\.)*")', raw.decode('utf-8', 'replace')):
         if k in _SALVAGE and k not in got:
@@ -129,16 +134,17 @@ def refetch(ds:Dataset, doc:Document, why:str)->Document:
     extra = {k: v for k, v in doc.extra.items() if k not in ('cleaned_by', 'original')} | {'refetch': why}
     return ds.set_status(doc, 'found', None, extra=extra, **dict.fromkeys(_DOWNLOAD_FIELDS))
 
-# %% ../nbs/04a_doctor.ipynb #cbaaa4af
+# %% ../nbs/04a_doctor.ipynb #1595f1b2
 @patch
 def repair(self:Dataset,
            findings:list|None=None, # what `check` found (checked now when omitted)
            quiet:bool=True, # no progress bars
           )->list[str]:
-    "Mend the `findings`: quarantine what cannot be trusted, set records to be downloaded again, apply takedowns, redo exports"
+    "Mend the `findings`: quarantine the untrusted, set records to be downloaded again, apply takedowns, redo exports"
     fs, done = self.check(quiet=quiet) if findings is None else list(findings), []
     for f in fs:
-        if f.kind in ('temp-file', 'orphan-image') and self.fs.exists(f.file): done.append(f'moved {f.file} to {quarantine(self, f.file)}')
+        if f.kind in ('temp-file', 'orphan-image') and self.fs.exists(f.file):
+            done.append(f'moved {f.file} to {quarantine(self, f.file)}')
         elif f.kind == 'damaged-record':
             raw = self.fs.read(f.file)
             done.append(f'moved {f.file} to {quarantine(self, f.file)}')
@@ -147,8 +153,10 @@ def repair(self:Dataset,
             if (doc := salvage(raw, f.uuid)) is not None:
                 self.update(doc); done.append(f'wrote a new record {f.file} (found) for {doc.image_url}')
         elif f.kind in ('missing-file', 'sha256-mismatch'):
-            if f.kind == 'sha256-mismatch' and self.fs.exists(f.file): done.append(f'moved {f.file} to {quarantine(self, f.file)}')
-            refetch(self, self.get(f.uuid), f.kind); done.append(f'set {f.uuid} back to found: download fetches it again')
+            if f.kind == 'sha256-mismatch' and self.fs.exists(f.file):
+                done.append(f'moved {f.file} to {quarantine(self, f.file)}')
+            refetch(self, self.get(f.uuid), f.kind)
+            done.append(f'set {f.uuid} back to found: download fetches it again')
     if any(f.kind == 'takedown-pending' for f in fs): done += [f'took down {d.uuid}' for d in apply_takedowns(self)]
     if any(f.kind == 'stale-export' for f in fs) or (done and recorded_exports(self)):
         done += [f"made the {n} export again" for n in redo_exports(self)]

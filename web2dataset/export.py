@@ -154,7 +154,7 @@ def _put(ds:Dataset, rel:str, fill):
         raise
 
 def _prune(ds:Dataset, folder:str, pattern:str, keep:list):
-    "Remove files of an earlier export in `folder` (and in its older place, without the dot) that match `pattern` and are not in `keep`"
+    "Remove the files of an earlier export in `folder` (or its old place, no dot) matching `pattern`, not in `keep`"
     for f in (folder, folder.lstrip('.')):
         for n in list(ds.fs.listdir(f)):
             if re.fullmatch(pattern, n) and f'{f}/{n}' not in keep: ds.fs.remove(f'{f}/{n}')
@@ -231,13 +231,15 @@ _INTS = ('width', 'height', 'bytes')
 SPLIT_METADATA = '.metadata-{}.parquet'   # one per split; hidden, so `imagefolder` with `data_dir` does not read it
 
 def write_split_metadata(plan)->list[str]:
-    "Write each split's rows (`label` as class index) to `SPLIT_METADATA`, for `load_dataset(folder)`; the files written"
+    "Write each split's rows (`label` a class index) to `SPLIT_METADATA`, for `load_dataset(folder)`; the files written"
     try: import pyarrow as pa, pyarrow.parquet as pq
     except ImportError: pa = None                     # no pyarrow: no split files, the card declares none
     ds, _, classes, *_ = plan
-    cols = [('file_name', 'string'), ('label', 'int64')] + [(c, 'int64' if c in _INTS else 'string') for c in COLUMNS if c != 'label']
-    feats = {c: {'dtype': t, '_type': 'Value'} for c, t in cols} | {'label': {'names': list(classes), '_type': 'ClassLabel'}}
-    hf, written = {'info': {'features': feats}}, []   # the `datasets.Features` of the columns, as `datasets` stores them
+    cols = [('file_name', 'string'), ('label', 'int64')]
+    cols += [(c, 'int64' if c in _INTS else 'string') for c in COLUMNS if c != 'label']
+    feats = {c: {'dtype': t, '_type': 'Value'} for c, t in cols}
+    feats['label'] = {'names': list(classes), '_type': 'ClassLabel'}
+    hf, written = {'info': {'features': feats}}, []   # the columns' `datasets.Features`, as `datasets` stores them
     for s, sel in (_by_split(plan).items() if pa else ()):
         schema = pa.schema([(c, getattr(pa, t)()) for c, t in cols], metadata={'huggingface': json.dumps(hf)})
         rows = [{**record(d), 'file_name': d.file, 'label': classes.index(label_of(d))} for d in sel]
@@ -253,8 +255,9 @@ def card_configs(ds:Dataset)->str:
     files = {s: SPLIT_METADATA.format(s) for s in SPLITS if ds.fs.exists(SPLIT_METADATA.format(s))}
     if not files: return ''
     q = lambda x: json.dumps(x, ensure_ascii=False)
-    out = ['configs:', '- config_name: default', f"  metadata_filenames: [{', '.join(map(q, files.values()))}]", '  data_files:']
-    for s, f in files.items(): out += [f'  - split: {s}', '    path:', f'    - {q(f)}', '    - "images/*"']   # images: `imagefolder`
+    out = ['configs:', '- config_name: default', f"  metadata_filenames: [{', '.join(map(q, files.values()))}]",
+           '  data_files:']
+    for s, f in files.items(): out += [f'  - split: {s}', '    path:', f'    - {q(f)}', '    - "images/*"']   # imagefolder
     return '\n' + '\n'.join(out)
 
 
@@ -336,8 +339,8 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
             [(i + 1, md_cell(d.file), md_link(d.title or 'source', d.page_url), md_link(d.creator or 'unknown', d.creator_url),
               md_link(d.license, d.license_url or license_url(d.license)), md_cell(label_of(d))) for i, d in enumerate(docs)])]
     out += ['## Use', 'The folder holds `images/`, one JSON record per image in `metadata/`, `metadata.jsonl` (one row per '
-            'image of the dataset) and `cleaning_log.jsonl`. With Hugging Face `datasets` (the splits as splits, `label` a '
-            '`ClassLabel`; `load_dataset("imagefolder", data_dir=...)` gives one split with a `split` column):',
+            'image of the dataset) and `cleaning_log.jsonl`. With Hugging Face `datasets` (the splits as splits, '
+            '`label` a `ClassLabel`; `load_dataset("imagefolder", data_dir=...)` gives one split, a `split` column):',
             '```python\nfrom datasets import load_dataset\nds = load_dataset("path/to/this/folder")\n```']
     return '\n\n'.join(out) + '\n'
 
@@ -474,7 +477,8 @@ class DocSplitter:
 
 def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=8, **kwargs):
     "A fastai `DataBlock` (image, category) of a folder's kept images: `image_datablock().dataloaders(path)`"
-    block, vdata = _need('fastai.data.block', "'web2dataset[fastai]'"), _need('fastai.vision.data', "'web2dataset[fastai]'")
+    pip = "'web2dataset[fastai]'"
+    block, vdata = _need('fastai.data.block', pip), _need('fastai.vision.data', pip)
     return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
                            splitter=DocSplitter(valid, seed, max_distance), **kwargs)
 

@@ -447,7 +447,7 @@ def browse(self:GoogleImageSearcher)->list[dict]:
     except Exception as e:
         if not type(e).__module__.startswith('playwright'): raise
         why = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise SearchError(f"google: the browser could not load {self.search_url()}: {why} (offline, or the engine unreachable?)") from None
+        raise SearchError(f"google: the browser could not load {self.search_url()}: {why} (offline?)") from None
 
 # %% ../nbs/01a_google.ipynb #034770dd
 @patch

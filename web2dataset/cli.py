@@ -15,9 +15,9 @@ from fastcore.script import call_parse, anno_parser
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
            'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'check_options',
            'download_stage', 'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web',
-           'command', 'allowing_private', 'record_kept', 'open_dataset', 'create', 'search', 'download', 'clean',
-           'export', 'card', 'format_table', 'short_error', 'offline', 'check', 'demo', 'remove', 'doctor',
-           'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage', 'parser', 'main']
+           'command', 'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
+           'format_table', 'short_error', 'offline', 'check', 'demo', 'remove', 'doctor', 'log_to_stderr', 'exit_code',
+           'error_line', 'render', 'usage', 'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
 class UsageError(ValueError):
@@ -299,13 +299,6 @@ def allowing_private(on:bool):
             if old is None: os.environ.pop('WEB2DATASET_ALLOW_PRIVATE', None)
             else: os.environ['WEB2DATASET_ALLOW_PRIVATE'] = old
 
-def record_kept(ds, labels:dict):
-    "Write in `create.json` the images each class kept in the end (after the download and the image cleaners)"
-    from web2dataset.export import STATE, load_state
-    st = load_state(ds)
-    for label, c in st['classes'].items(): c['kept'] = labels.get(label, 0)
-    ds.fs.write(STATE, json.dumps(st, indent=1, ensure_ascii=False))
-
 def open_dataset(path, create:bool=False):
     "The `Dataset` at `path`; a usage error when there is none"
     from web2dataset.core import Dataset
@@ -350,7 +343,8 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
         dl = download_stage(ds, quiet, retry_failed, max_per_host=max_per_host)
         cl = clean_stage(ds, cs, quiet)
         s = dataset_summary(ds)
-        record_kept(ds, s['labels'])
+        from web2dataset.export import record_kept
+        record_kept(ds)
         lines = [f"{label}: search failed: {e}" for label, e in found['errors'].items()]
         ex = {}
         if s['kept'] and exports: ex = export_stage(ds, exports, valid, test)

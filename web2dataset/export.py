@@ -24,7 +24,7 @@ __all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'SPLIT_METADATA',
            'write_split_metadata', 'card_configs', 'consent_policy', 'card_text', 'write_card', 'write_metadata',
            'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class', 'ToTensor', 'get_items', 'doc_of', 'get_y',
            'DocSplitter', 'image_datablock', 'to_webdataset', 'to_parquet', 'recorded_exports', 'redo_exports',
-           'load_state', 'searched', 'leftovers', 'clean_leftovers', 'create_dataset']
+           'load_state', 'searched', 'leftovers', 'clean_leftovers', 'create_dataset', 'record_kept']
 
 # %% ../nbs/04_export.ipynb #33b05900
 def as_dataset(path)->Dataset:
@@ -651,4 +651,14 @@ def create_dataset(classes:dict|list, # {label: query}, or a list of queries (ea
     clean_leftovers(ds, ics, quiet=quiet)
     bd.download()
     write_metadata(ds)
+    record_kept(ds)
     return ds
+
+# %% ../nbs/04_export.ipynb #9f821b1c
+def record_kept(path)->dict:
+    "Write in `create.json` how many images each class kept in the end (after download and image cleaners); the counts"
+    ds = as_dataset(path)
+    st, kept = load_state(ds), Counter(map(label_of, kept_docs(ds)))
+    for label, c in st['classes'].items(): c['kept'] = kept[label]
+    if st['classes']: ds.fs.write(STATE, json.dumps(st, indent=1, ensure_ascii=False))
+    return {label: kept[label] for label in st['classes']}

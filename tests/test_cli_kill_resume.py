@@ -50,7 +50,7 @@ def _state(path: Path):
     assert {p.name.split('.')[0] for p in (path/'rejected').iterdir()} == rej if (path/'rejected').exists() else not rej
     rows = [json.loads(l) for l in (path/'metadata.jsonl').read_text().splitlines()]
     assert sorted(r['uuid'] for r in rows) == sorted(kept), 'metadata.jsonl does not list the kept images once each'
-    keys = Counter(n.split('.')[0] for t in sorted((path/'exports'/'webdataset').glob('*.tar')) for n in tarfile.open(t).getnames())
+    keys = Counter(n.split('.')[0] for t in sorted((path/'.exports'/'webdataset').glob('*.tar')) for n in tarfile.open(t).getnames())
     assert set(keys) == set(kept) and set(keys.values()) == {4}, 'webdataset shards do not hold each kept image once'
     return ({(d.uuid, d.status, d.label, d.sha256, (d.reason or '').split(' of ')[0]) for d in docs}, rejection_counts(ds))
 

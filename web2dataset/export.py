@@ -19,12 +19,13 @@ from .core import *
 from .consent import SIGNALS, consent_policy, signal_of, signal_rows
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'I2D_STATUS', 'EXPORTERS', 'as_dataset', 'label_of', 'kept_docs',
-           'class_names', 'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan', 'export_plan', 'record_export',
-           'size_category', 'card_license', 'md_cell', 'md_link', 'md_table', 'rejection_counts', 'card_text',
-           'write_card', 'write_metadata', 'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class', 'ToTensor',
-           'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock', 'status_row', 'write_status',
-           'to_webdataset', 'to_parquet', 'recorded_exports', 'redo_exports', 'create_dataset']
+__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'SPLIT_METADATA', 'I2D_STATUS', 'EXPORTERS', 'as_dataset',
+           'label_of', 'kept_docs', 'class_names', 'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan',
+           'export_plan', 'record_export', 'size_category', 'card_license', 'md_cell', 'md_link', 'md_table',
+           'rejection_counts', 'write_split_metadata', 'card_configs', 'card_text', 'write_card', 'write_metadata',
+           'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class', 'ToTensor', 'get_items', 'doc_of', 'get_y',
+           'DocSplitter', 'image_datablock', 'status_row', 'write_status', 'to_webdataset', 'to_parquet',
+           'recorded_exports', 'redo_exports', 'create_dataset']
 
 # %% ../nbs/04_export.ipynb #33b05900
 def as_dataset(path)->Dataset:
@@ -137,12 +138,15 @@ def _need(module:str, pip:str):
     try: return importlib.import_module(module)
     except ImportError as e: raise ImportError(f"this needs `{module.split('.')[0]}`: pip install {pip} ({e})") from None
 
+_UMASK = os.umask(0o022); os.umask(_UMASK)   # the process's umask, read once at import
+
 def _put(ds:Dataset, rel:str, fill):
     "Write the file `rel` of `ds` through a local temporary file that `fill(f)` writes"
     d = ds.local_path(rel).parent if ds.is_local else None
     if d: d.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{rel.rsplit('/', 1)[-1]}.", suffix=TMP_SUFFIX)
     try:
+        os.chmod(tmp, 0o644 & ~_UMASK)   # mkstemp makes it 0600: exports are read like the rest of the folder
         with os.fdopen(fd, 'wb') as f: fill(f)
         ds.fs.put(rel, tmp)
     except BaseException:
@@ -151,16 +155,17 @@ def _put(ds:Dataset, rel:str, fill):
         raise
 
 def _prune(ds:Dataset, folder:str, pattern:str, keep:list):
-    "Remove files of an earlier export in `folder` that match `pattern` and are not in `keep`"
-    for n in list(ds.fs.listdir(folder)):
-        if re.fullmatch(pattern, n) and f'{folder}/{n}' not in keep: ds.fs.remove(f'{folder}/{n}')
+    "Remove the files of an earlier export in `folder` (or its old place, no dot) matching `pattern`, not in `keep`"
+    for f in (folder, folder.lstrip('.')):
+        for n in list(ds.fs.listdir(f)):
+            if re.fullmatch(pattern, n) and f'{f}/{n}' not in keep: ds.fs.remove(f'{f}/{n}')
 
 def _by_split(plan):
     "The kept docs of each split that has any, in split order"
     return {s: sel for s in SPLITS if (sel := [d for d in plan.docs if plan.splits[d.uuid] == s])}
 
-EXPORT_FILES = {'webdataset': ('exports/webdataset', r'(train|validation|test)-\d{6}\.tar|status\.parquet'),
-                'parquet': ('exports/parquet', r'(train|validation|test)\.parquet')}   # each export's (folder, name pattern)
+EXPORT_FILES = {'webdataset': ('.exports/webdataset', r'(train|validation|test)-\d{6}\.tar|status\.parquet'),
+                'parquet': ('.exports/parquet', r'(train|validation|test)\.parquet')}   # each export's (folder, name pattern)
 
 def record_export(path, # dataset folder, URL or `Dataset`
                   name:str, # the export: 'hf', 'webdataset' or 'parquet'
@@ -224,6 +229,41 @@ def _opted_out(d:Document)->bool:
     why = f"{d.reason or ''} {d.extra.get('rejected_by', '')}"
     return signal_of(d.reason) is not None or bool(_OPT_OUT.search(why))
 
+# %% ../nbs/04_export.ipynb #40f09647
+_INTS = ('width', 'height', 'bytes')
+SPLIT_METADATA = '.metadata-{}.parquet'   # one per split; hidden, so `imagefolder` with `data_dir` does not read it
+
+def write_split_metadata(plan)->list[str]:
+    "Write each split's rows (`label` a class index) to `SPLIT_METADATA`, for `load_dataset(folder)`; the files written"
+    try: import pyarrow as pa, pyarrow.parquet as pq
+    except ImportError: pa = None                     # no pyarrow: no split files, the card declares none
+    ds, _, classes, *_ = plan
+    cols = [('file_name', 'string'), ('label', 'int64')]
+    cols += [(c, 'int64' if c in _INTS else 'string') for c in COLUMNS if c != 'label']
+    feats = {c: {'dtype': t, '_type': 'Value'} for c, t in cols}
+    feats['label'] = {'names': list(classes), '_type': 'ClassLabel'}
+    hf, written = {'info': {'features': feats}}, []   # the columns' `datasets.Features`, as `datasets` stores them
+    for s, sel in (_by_split(plan).items() if pa else ()):
+        schema = pa.schema([(c, getattr(pa, t)()) for c, t in cols], metadata={'huggingface': json.dumps(hf)})
+        rows = [{**record(d), 'file_name': d.file, 'label': classes.index(label_of(d))} for d in sel]
+        written.append(SPLIT_METADATA.format(s))
+        _put(ds, written[-1], lambda f, t=pa.Table.from_pylist(rows, schema=schema): pq.write_table(t, f))
+    for s in SPLITS:
+        if SPLIT_METADATA.format(s) not in written: ds.fs.remove(SPLIT_METADATA.format(s))
+    return written
+
+# %% ../nbs/04_export.ipynb #e4dbb483
+def card_configs(ds:Dataset)->str:
+    "The card's YAML `configs`: one split per split file (with the images), so `load_dataset(folder)` gives the splits"
+    files = {s: SPLIT_METADATA.format(s) for s in SPLITS if ds.fs.exists(SPLIT_METADATA.format(s))}
+    if not files: return ''
+    q = lambda x: json.dumps(x, ensure_ascii=False)
+    out = ['configs:', '- config_name: default', f"  metadata_filenames: [{', '.join(map(q, files.values()))}]",
+           '  data_files:']
+    for s, f in files.items(): out += [f'  - split: {s}', '    path:', f'    - {q(f)}', '    - "images/*"']   # imagefolder
+    return '\n' + '\n'.join(out)
+
+
 # %% ../nbs/04_export.ipynb #3b7e6085
 _OPT_OUTS = tuple((s.flag, s.words) for s in SIGNALS)   # the downloader flags the card records (`consent.SIGNALS`)
 
@@ -258,7 +298,7 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
     name = pretty_name or (' vs '.join(classes) if len(classes) > 1 else classes[0] if classes else 'web2dataset images')
     head = dict(pretty_name=name, license=card_license(lics), task_categories=['image-classification'],
                 size_categories=[size_category(n)], tags=['web2dataset', 'image'])
-    out = [f'---\n{_yaml(head)}\n---', f'# {md_cell(name)}',
+    out = [f'---\n{_yaml(head)}{card_configs(ds)}\n---', f'# {md_cell(name)}',
            f'{n} images in {len(classes)} classes, found on the web with [web2dataset](https://github.com/web2dataset/web2dataset) '
            f'(searched {_span(d.searched_at for d in every)}, downloaded {_span(d.downloaded_at for d in docs)}). '
            'Every image keeps its license, its creator and the page it came from: see the attribution table below.']
@@ -295,8 +335,9 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
             [(i + 1, md_cell(d.file), md_link(d.title or 'source', d.page_url), md_link(d.creator or 'unknown', d.creator_url),
               md_link(d.license, d.license_url or license_url(d.license)), md_cell(label_of(d))) for i, d in enumerate(docs)])]
     out += ['## Use', 'The folder holds `images/`, one JSON record per image in `metadata/`, `metadata.jsonl` (one row per '
-            'image of the dataset) and `cleaning_log.jsonl`. With Hugging Face `datasets`:',
-            '```python\nfrom datasets import load_dataset\nds = load_dataset("imagefolder", data_dir="path/to/this/folder")\n```']
+            'image of the dataset) and `cleaning_log.jsonl`. With Hugging Face `datasets` (the splits as splits, '
+            '`label` a `ClassLabel`; `load_dataset("imagefolder", data_dir=...)` gives one split, a `split` column):',
+            '```python\nfrom datasets import load_dataset\nds = load_dataset("path/to/this/folder")\n```']
     return '\n\n'.join(out) + '\n'
 
 def write_card(path, # dataset folder, URL or `Dataset`
@@ -316,6 +357,7 @@ def _refresh(plan, name:str|None=None, **opts):
     "Rewrite `metadata.jsonl` and the card of an export plan, so they match what was exported; record the export `name`"
     ds, docs, _, splits, every = plan
     ds.fs.write('metadata.jsonl', _jsonl({'file_name': d.file, **record(d), 'split': splits[d.uuid]} for d in docs))
+    write_split_metadata(plan)
     write_card(ds, splits, None, every)
     if name: record_export(ds, name, **opts)
 
@@ -326,8 +368,6 @@ def write_metadata(path, valid:float=0.0, test:float=0.0, seed:int=42, max_dista
     return len(plan.docs)
 
 # %% ../nbs/04_export.ipynb #b276b8ff
-_INTS = ('width', 'height', 'bytes')
-
 def hf_features(classes:Sequence[str]):
     "The `datasets.Features` of `to_hf`: an `Image`, a `ClassLabel` and the provenance columns"
     hfd = _need('datasets', "'web2dataset[hf]'")
@@ -433,7 +473,8 @@ class DocSplitter:
 
 def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=8, **kwargs):
     "A fastai `DataBlock` (image, category) of a folder's kept images: `image_datablock().dataloaders(path)`"
-    block, vdata = _need('fastai.data.block', 'fastai'), _need('fastai.vision.data', 'fastai')
+    pip = "'web2dataset[fastai]'"
+    block, vdata = _need('fastai.data.block', pip), _need('fastai.vision.data', pip)
     return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
                            splitter=DocSplitter(valid, seed, max_distance), **kwargs)
 
@@ -478,7 +519,7 @@ def to_webdataset(path, # dataset folder, URL or `Dataset`
                   shard_size:int=1000, # samples per tar shard
                   valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
                  )->list[str]:
-    "Write the kept images as webdataset tar shards `exports/webdataset/<split>-NNNNNN.tar`; their paths in the folder"
+    "Write the kept images as webdataset tar shards `.exports/webdataset/<split>-NNNNNN.tar`; their paths in the folder"
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise ValueError(f"shard_size must be a positive integer, not {shard_size!r}")
     plan = export_plan(path, valid, test, seed, max_distance)
@@ -507,7 +548,7 @@ def to_parquet(path, # dataset folder, URL or `Dataset`
                images:bool=False, # also store the image bytes (column `image`)
                valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
               )->list[str]:
-    "Write the kept images' records (and optionally bytes) as `exports/parquet/<split>.parquet`; their paths in the folder"
+    "Write the kept images' records (and optionally bytes) as `.exports/parquet/<split>.parquet`; their paths in the folder"
     pa, pq = _need('pyarrow', "'web2dataset[export]'"), _need('pyarrow.parquet', "'web2dataset[export]'")
     plan = export_plan(path, valid, test, seed, max_distance)
     ds, classes = plan.ds, plan.classes
@@ -532,8 +573,8 @@ def recorded_exports(path)->dict[str, dict]:
     ds = as_dataset(path)
     st = ds.stats
     if 'exports' not in st:
-        found = {n: {} for n, (folder, pat) in EXPORT_FILES.items()
-                 if ds.fs.isdir(folder) and any(re.fullmatch(pat, f) for f in ds.fs.listdir(folder))}
+        found = {n: {} for n, (folder, pat) in EXPORT_FILES.items() for d in (folder, folder.lstrip('.'))
+                 if ds.fs.isdir(d) and any(re.fullmatch(pat, f) for f in ds.fs.listdir(d))}
         return {**({'hf': {}} if ds.fs.exists('metadata.jsonl') else {}), **found}
     rec = st['exports']
     if not isinstance(rec, dict): raise DatasetError(f"stats.json in {ds.path}: `exports` should map export names to options, not {rec!r}")
@@ -588,10 +629,11 @@ def create_dataset(classes:dict|list, # {label: query}, or a list of queries (ea
     "Search, clean and download every class into one labelled dataset folder; resumable"
     cls = _classes(classes)
     if isinstance(n_item, bool) or not isinstance(n_item, int) or n_item < 1: raise ValueError(f"n_item must be a positive integer, not {n_item!r}")
-    from web2dataset.pipeline import download_stage, search_stage, split_cleaners
+    from web2dataset.pipeline import download_stage, record_kept, search_stage, split_cleaners
     mcs, ics = split_cleaners(cleaners)
     search_stage(path, cls, n_item, engine, mcs, base_url, quiet, errors='raise', session=session, **search_kwargs)
     ds = Dataset(path)
     download_stage(ds, ics, quiet=quiet, **(download_kwargs or {}))
     write_metadata(ds)
+    record_kept(ds)
     return ds

@@ -439,6 +439,16 @@ def _unique(items):
         if it['image_url'] and (k := normalize_url(it['image_url'])) not in seen: seen.add(k); out.append(it)
     return out
 
+# %% ../nbs/01a_google.ipynb #dd322e08
+@patch
+def browse(self:GoogleImageSearcher)->list[dict]:
+    "The results of one browser session (`_browse`); a page that does not load is a `SearchError` naming the cause"
+    try: return run_browser(self._browse)
+    except Exception as e:
+        if not type(e).__module__.startswith('playwright'): raise
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise SearchError(f"google: the browser could not load {self.search_url()}: {why} (offline?)") from None
+
 # %% ../nbs/01a_google.ipynb #034770dd
 @patch
 def fetch_page(self:GoogleImageSearcher, page:int)->list[Document]:
@@ -448,4 +458,4 @@ def fetch_page(self:GoogleImageSearcher, page:int)->list[Document]:
     return [self._doc(rank, it['image_url'], page_url=it['page_url'], thumbnail_url=it['thumbnail_url'], title=it['title'],
                       extra={k: v for k, v in dict(docid=it['docid'], site=it['site'], reported_width=it['width'],
                                                    reported_height=it['height']).items() if v is not None})
-            for rank, it in enumerate(run_browser(self._browse))]
+            for rank, it in enumerate(self.browse())]

@@ -7,6 +7,7 @@ Docs: https://web2dataset.github.io/web2dataset/pipeline.html.md"""
 # %% ../nbs/03b_pipeline.ipynb #62993768
 from __future__ import annotations
 import json, os
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from .core import *
@@ -15,8 +16,8 @@ from .searcher import MultiSearcher, Searcher, get_searcher
 from .downloader import BasicDownloader
 
 # %% auto #0
-__all__ = ['STATE', 'load_state', 'searched', 'make_searcher', 'search_stage', 'leftovers', 'clean_leftovers', 'download_stage',
-           'clean_stage']
+__all__ = ['STATE', 'load_state', 'searched', 'make_searcher', 'search_stage', 'record_kept', 'leftovers', 'clean_leftovers',
+           'download_stage', 'clean_stage']
 
 # %% ../nbs/03b_pipeline.ipynb #f38cda3b
 STATE = 'create.json'
@@ -74,6 +75,15 @@ def search_stage(ds, # the `Dataset`, or a path (the folder is made once every s
                                        kept=len(s.docs), searched_at=now_iso())
         ds.fs.write(STATE, json.dumps(state, indent=1, ensure_ascii=False))
     return dict(found=found, errors=failed)
+
+# %% ../nbs/03b_pipeline.ipynb #b2c0e002
+def record_kept(ds:Dataset)->dict:
+    "Write in `create.json` how many images each class kept in the end (after download and image cleaners); the counts"
+    st = load_state(ds)
+    kept = Counter(d.label or d.query for d in ds.docs(status='downloaded') if d.file)
+    for label, c in st['classes'].items(): c['kept'] = kept[label]
+    if st['classes']: ds.fs.write(STATE, json.dumps(st, indent=1, ensure_ascii=False))
+    return {label: kept[label] for label in st['classes']}
 
 # %% ../nbs/03b_pipeline.ipynb #0f935ea2
 def leftovers(ds:Dataset, cleaners)->list[Document]:

@@ -694,20 +694,30 @@ def with_xmp(data:bytes, # a JPEG or PNG file
     return data[:33] + chunk + data[33:]                  # after the signature and IHDR
 
 # %% ../nbs/06_testing.ipynb #425a02c6
-def _site_file(path, ctype, doc):
-    "A property of `LocalWeb` serving `path` (a str, or JSON of anything else); None: 404"
-    def get(self): return self.__dict__.get('_site_files', {}).get(path)
-    def put(self, body):
-        files = self.__dict__.setdefault('_site_files', {})
-        if body is None: files.pop(path, None); self._routes.pop(path, None); return
-        files[path] = body
-        text = body if isinstance(body, str) else json.dumps(body)
-        self.route(path, lambda req: (200, {'Content-Type': ctype}, text))
-    return property(get, put, doc=doc)
+@patch
+def _site_file(self:LocalWeb, path:str, ctype:str, body=None):
+    "Serve `body` at `path` (a str, or JSON of anything else); None: 404"
+    files = self.__dict__.setdefault('_site_files', {})
+    if body is None: files.pop(path, None); self._routes.pop(path, None); return
+    files[path] = body
+    text = body if isinstance(body, str) else json.dumps(body)
+    self.route(path, lambda req: (200, {'Content-Type': ctype}, text))
 
-LocalWeb.tdmrep = _site_file('/.well-known/tdmrep.json', 'application/json',
-                             'The rules of /.well-known/tdmrep.json (a list, or the text), None: 404')
-LocalWeb.ai_txt = _site_file('/ai.txt', 'text/plain', 'The text of /ai.txt, None: 404')
+@patch(as_prop=True)
+def tdmrep(self:LocalWeb):
+    "The rules of /.well-known/tdmrep.json (a list, or the text), None: 404"
+    return self.__dict__.get('_site_files', {}).get('/.well-known/tdmrep.json')
+
+@patch(set_prop=True)
+def tdmrep(self:LocalWeb, body): self._site_file('/.well-known/tdmrep.json', 'application/json', body)
+
+@patch(as_prop=True)
+def ai_txt(self:LocalWeb):
+    "The text of /ai.txt, None: 404"
+    return self.__dict__.get('_site_files', {}).get('/ai.txt')
+
+@patch(set_prop=True)
+def ai_txt(self:LocalWeb, body): self._site_file('/ai.txt', 'text/plain', body)
 
 @_fault('xmp')
 def _(web, req, token):

@@ -41,6 +41,9 @@ KEEP = Verdict(True)
 cleaners = Registry('web2dataset.cleaners', 'cleaner')
 for _n in ('nsfw', 'faces'): cleaners.register_lazy(_n, 'web2dataset.safety')   # heavy models: imported on first use
 
+# %% ../nbs/02_cleaner.ipynb #a7c1e0f2
+cleaners.register_lazy('outliers', 'web2dataset.review')   # label noise from a bundled model (the [review] extra)
+
 # %% ../nbs/02_cleaner.ipynb #d6ea5162
 class Cleaner:
     "Base of every cleaner: a `name` (registry and log) and its options"

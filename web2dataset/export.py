@@ -209,12 +209,13 @@ def md_table(head:Sequence[str], rows:Iterable[Sequence])->str:
 
 # %% ../nbs/04_export.ipynb #8e4e26d7
 def rejection_counts(path)->Counter:
-    "Images rejected per `(cleaner, reason)` according to `cleaning_log.jsonl` (each image once per cleaner)"
-    seen, c = set(), Counter()
+    "Images rejected per `(cleaner, reason)` according to `cleaning_log.jsonl` (each image once per cleaner, unless restored)"
+    seen, c = {}, Counter()
     for r in as_dataset(path).log():
-        k = (r.get('uuid'), r.get('cleaner'))
-        if k not in seen: seen.add(k); c[r.get('cleaner'), r.get('reason')] += 1
-    return c
+        k, act = (r.get('uuid'), r.get('cleaner')), r.get('action', 'reject')   # review decisions: relabel, restore
+        if act == 'restore' and (r.get('uuid'), r.get('undoes')) in seen: c[seen.pop((r.get('uuid'), r.get('undoes')))] -= 1
+        elif act == 'reject' and k not in seen: seen[k] = (r.get('cleaner'), r.get('reason')); c[seen[k]] += 1
+    return +c
 
 _OPT_OUT = re.compile(r'robots|noai|noimageai|noindex|noimageindex|tdm|consent|opt.?out', re.I)
 

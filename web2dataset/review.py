@@ -20,8 +20,9 @@ from .cleaner import cleaners, ImageCleaner, Verdict, KEEP, reject
 from .export import label_of, redo_exports
 
 # %% auto #0
-__all__ = ['MODEL', 'EMBED_SIZE', 'CACHE', 'cache_dir', 'onnx_model', 'model_input', 'Embedder', 'load_embeddings',
-           'save_embeddings', 'embed_dataset', 'demo_folder', 'nearest', 'label_noise', 'OutlierCleaner']
+__all__ = ['MODEL', 'EMBED_SIZE', 'CACHE', 'REVIEW', 'cache_dir', 'onnx_model', 'model_input', 'Embedder', 'load_embeddings',
+           'save_embeddings', 'embed_dataset', 'demo_folder', 'nearest', 'label_noise', 'OutlierCleaner', 'thumbnail',
+           'review_reject', 'relabel', 'restore', 'Gallery']
 
 # %% ../nbs/08_review.ipynb #7050c369
 MODEL = 'efficientnet-lite0'
@@ -301,3 +302,101 @@ def finish(self:OutlierCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Docume
         if self.threshold is not None and s >= self.threshold:
             out.append((d, Verdict(False, _why(d, s, sug, docs[lk] if lk >= 0 else None), score=round(s, 3))))
     return out
+
+# %% ../nbs/08_review.ipynb #0cc9e28a
+def thumbnail(ds:Dataset, doc:Document, size:int=160)->bytes:
+    "A JPEG of `doc`'s image at most `size` px a side, made once and cached in the folder"
+    rel = f"{CACHE}/thumbs/{doc.sha256 or doc.uuid}-{size}.jpg"
+    try: return ds.fs.read(rel)
+    except FileNotFoundError: pass
+    img = Image.open(io.BytesIO(ds.read_image(doc)))
+    if img.format == 'JPEG': img.draft('RGB', (size, size))
+    if getattr(img, 'n_frames', 1) > 1: img.seek(0)
+    img = img.convert('RGBA'); bg = Image.new('RGBA', img.size, 'white')
+    img = Image.alpha_composite(bg, img).convert('RGB'); img.thumbnail((size, size))
+    buf = io.BytesIO(); img.save(buf, 'JPEG', quality=80)
+    ds.fs.makedirs(f'{CACHE}/thumbs'); ds.fs.write(rel, buf.getvalue())
+    return buf.getvalue()
+
+# %% ../nbs/08_review.ipynb #dbd36509
+REVIEW = 'review'
+
+def review_reject(ds:Dataset, uuid:str, why:str='rejected in review')->Document:
+    "Reject the image `uuid` by a person's decision (moved to `rejected/`, logged)"
+    d = ds.get(uuid)
+    if d.status != 'downloaded': raise DatasetError(f"{uuid} is {d.status}, not a kept image: only kept images can be rejected")
+    return reject(ds, d, REVIEW, Verdict(False, why))
+
+def relabel(ds:Dataset, uuid:str, label:str)->Document:
+    "Give the image `uuid` another label (logged; the first label is kept in `extra['relabelled_from']`)"
+    if not isinstance(label, str) or not label.strip(): raise ValueError(f"a label must be a non-empty string, not {label!r}")
+    d = ds.get(uuid); old = label_of(d)
+    if label == old: return d
+    ex = {**d.extra, 'relabelled_from': d.extra.get('relabelled_from', old)}
+    if ex['relabelled_from'] == label: ex.pop('relabelled_from')
+    ex.pop('suggested_label', None)
+    ds.log_rejection(d, REVIEW, f"relabelled {old!r} -> {label!r}", action='relabel', old=old, new=label)
+    d = dataclasses.replace(d, label=label, extra=ex); ds.update(d)
+    return d
+
+# %% ../nbs/08_review.ipynb #de2224ab
+def restore(ds:Dataset, uuid:str)->Document:
+    "Bring back the rejected image `uuid` into the dataset (from `rejected/`), logging which rejection it undoes"
+    d = ds.get(uuid)
+    if d.status != 'rejected': raise DatasetError(f"{uuid} is {d.status}, not rejected: nothing to restore")
+    if not d.file or not ds.fs.exists(d.file): raise DatasetError(f"the image of {uuid} was deleted when it was rejected: it cannot be restored")
+    f = d.file
+    if not f.startswith('images/'):
+        f = f"images/{f.rsplit('/', 1)[-1]}"; ds.fs.move(d.file, f)
+    by = d.extra.get('rejected_by')
+    ds.log_rejection(d, REVIEW, f"restored (was {d.reason})", action='restore', undoes=by)
+    ex = {k: v for k, v in d.extra.items() if k not in ('rejected_by', f'{by}_score')}
+    d = dataclasses.replace(d, status='downloaded', reason=None, file=f, extra=ex); ds.update(d)
+    return d
+
+# %% ../nbs/08_review.ipynb #79205cdd
+def _caption(d:Document)->str:
+    "The lines under a thumbnail, as HTML"
+    e = html.escape
+    lines = [f"<b>{e(label_of(d))}</b>" + (f" &larr; {e(d.extra['relabelled_from'])}" if d.extra.get('relabelled_from') else '')]
+    if d.status != 'downloaded': lines.append(f"<i>{e(d.status)}</i>: {e(d.reason or '')}")
+    lines.append(f"{e(d.license or 'unknown')} &middot; {e(d.creator or 'unknown author')}")
+    if 'suspicion' in d.extra:
+        s = d.extra['suspicion']; sug = d.extra.get('suggested_label')
+        lines.append(f"suspicion {s:.2f}" + (f" &rarr; {e(sug)}?" if sug else ''))
+    return '<br>'.join(lines)
+
+def _suspicion(d:Document)->float: return -float(d.extra.get('suspicion', 0))
+
+# %% ../nbs/08_review.ipynb #416a3d0d
+class Gallery:
+    "A grid of thumbnails with captions, shown as HTML in Jupyter"
+    def __init__(self, ds:Dataset, docs:Sequence[Document], size:int=120, total:int|None=None):
+        store_attr(); self.total = ifnone(total, len(docs))
+
+    def _tile(self, d:Document)->str:
+        try: src = 'data:image/jpeg;base64,' + base64.b64encode(thumbnail(self.ds, d, self.size)).decode()
+        except Exception: src = ''   # no file (failed, deleted): the caption alone
+        img = f'<img src="{src}" style="max-width:{self.size}px;max-height:{self.size}px" title="{html.escape(d.uuid)}">' if src else ''
+        return (f'<figure style="margin:2px;width:{self.size}px;display:inline-block;vertical-align:top;font-size:10px;'
+                f'line-height:1.2">{img}<figcaption>{_caption(d)}</figcaption></figure>')
+
+    def _repr_html_(self)->str:
+        more = f'<div style="font-size:11px">{len(self.docs)} of {self.total} shown</div>' if self.total > len(self.docs) else ''
+        return f'<div>{"".join(self._tile(d) for d in self.docs)}</div>{more}'
+
+    def __repr__(self): return f"Gallery({len(self.docs)} of {self.total} images of {self.ds.path})"
+
+# %% ../nbs/08_review.ipynb #7e764277
+@patch
+def show(self:Dataset, label:str|None=None, # only this label
+         status:str|Sequence[str]|None='downloaded', # only these statuses (None: all)
+         n:int=24, # at most this many images
+         size:int=120, # thumbnail side in pixels
+         sort:str='suspicion', # 'suspicion' (most suspicious first) or 'label'
+        )->Gallery:
+    "A grid of thumbnails of this folder's images with label, reason, license and author"
+    if sort not in ('suspicion', 'label'): raise ValueError(f"sort must be 'suspicion' or 'label', not {sort!r}")
+    docs = [d for d in self.docs(status=status) if label is None or label_of(d) == label]
+    key = (lambda d: (_suspicion(d), label_of(d), d.uuid)) if sort == 'suspicion' else (lambda d: (label_of(d), d.uuid))
+    return Gallery(self, sorted(docs, key=key)[:n], size, len(docs))

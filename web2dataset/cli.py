@@ -15,7 +15,7 @@ from fastcore.script import call_parse, anno_parser
 __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', 'parse_names', 'reason_kind', 'dataset_summary',
            'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'search_stage', 'download_stage',
            'as_cleaner_list', 'clean_stage', 'export_stage', 'openverse_handler', 'demo_web', 'command',
-           'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card',
+           'allowing_private', 'open_dataset', 'create', 'search', 'download', 'clean', 'export', 'card', 'review',
            'format_table', 'check', 'demo', 'remove', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
            'parser', 'main']
 
@@ -422,6 +422,19 @@ def card(path:str, # dataset folder
     ds = open_dataset(path)
     txt = write_card(ds, pretty_name=name)
     return dict(command='card', path=ds.path, card='README.md', chars=len(txt), lines=[f"wrote {ds.path}/README.md"])
+
+# %% ../nbs/05_cli.ipynb #c4f0e3b2
+@command('review')
+def review(path:str, # dataset folder
+           port:int=0, # port on 127.0.0.1 (0: a free one)
+           no_browser:bool=False, # print the page's address only, do not open a browser
+           quiet:bool=False, # no progress bar
+          ):
+    "Look through a dataset in a local web page: reject, relabel, restore; exports and card refreshed on exit"
+    from web2dataset.review import serve_review
+    ds = open_dataset(path)
+    msg = serve_review(ds, port, browser=not no_browser, quiet=quiet)
+    return dict(command='review', path=ds.path, refreshed=msg, lines=[msg])
 
 # %% ../nbs/05_cli.ipynb #26fc4fa8
 def format_table(rows:list, cols:list)->str:

@@ -26,10 +26,11 @@ def digit_images(d:int, n:int, rng, exclude=()):
     from sklearn.datasets import load_digits
     x, y = load_digits(return_X_y=True)
     pick = rng.permutation(np.flatnonzero(y == d))[:n]
-    return [Image.fromarray((255 - x[i].reshape(8, 8) * 16).clip(0, 255).astype(np.uint8)).resize((128, 128), Image.BICUBIC).convert('RGB') for i in pick]
+    grey = lambda i: Image.fromarray((255 - x[i].reshape(8, 8) * 16).clip(0, 255).astype(np.uint8))
+    return [grey(i).resize((128, 128), Image.BICUBIC).convert('RGB') for i in pick]
 
 def photo_images(name:str, n:int, seed:int):
-    "Views of one of scikit-image's sample photos: a crop of 35-85% of each side, turned, mirrored, recoloured, some grey"
+    "Views of one of scikit-image's sample photos: crops of 35-85% of each side, turned, mirrored, recoloured"
     from skimage import data as sk
     a = getattr(sk, name)()
     if a.ndim == 2: a = np.stack([a] * 3, -1)
@@ -50,7 +51,8 @@ def glyph_images(ch:str, n:int, rng):
     for i in range(n):
         im = Image.new('RGB', (128, 128), tuple(int(v) for v in rng.integers(200, 256, 3)))
         f = ImageFont.truetype(fs[rng.integers(len(fs))], int(rng.integers(60, 100)))
-        ImageDraw.Draw(im).text((int(rng.integers(5, 40)), int(rng.integers(0, 25))), ch, fill=tuple(int(v) for v in rng.integers(0, 90, 3)), font=f)
+        ink = tuple(int(v) for v in rng.integers(0, 90, 3))
+        ImageDraw.Draw(im).text((int(rng.integers(5, 40)), int(rng.integers(0, 25))), ch, fill=ink, font=f)
         out.append(im.rotate(float(rng.uniform(-20, 20)), fillcolor='white'))
     return out
 
@@ -73,7 +75,8 @@ def build(per_class:int, seed:int, flip:float=0.1, intruders:int=2):
             if rng.random() < flip: given = names[(names.index(c) + 1 + rng.integers(len(names) - 1)) % len(names)]
             ims.append(im); labels.append(given); bad.append(given != c)
     off = ([lambda: digit_images(int(rng.integers(5, 10)), 1, rng)[0]] +
-           [lambda p=p: photo_images(p, 1, int(rng.integers(1e6)))[0] for p in ('hubble_deep_field', 'immunohistochemistry', 'text', 'moon')] +
+           [lambda p=p: photo_images(p, 1, int(rng.integers(1e6)))[0]
+            for p in ('hubble_deep_field', 'immunohistochemistry', 'text', 'moon')] +
            [lambda: texture(rng)])
     for c in names:
         for _ in range(intruders):
@@ -122,16 +125,21 @@ def main():
         base = label_noise(pixels(ims), labels)['suspicion']
         rows.append((*at_k(ours, bad), *at_k(base, bad)))
         print(f"seed {seed}: {len(ims)} images in {len(set(labels))} classes, {int(bad.sum())} planted problems; "
-              f"precision@k ours {rows[-1][0]:.2f} pixels {rows[-1][2]:.2f}; recall@2k ours {rows[-1][1]:.2f} pixels {rows[-1][3]:.2f}")
+              f"precision@k ours {rows[-1][0]:.2f} pixels {rows[-1][2]:.2f}; "
+              f"recall@2k ours {rows[-1][1]:.2f} pixels {rows[-1][3]:.2f}")
     m = np.mean(rows, 0)
-    print(f"mean over {a.seeds} seeds: precision@k ours {m[0]:.2f} vs pixels {m[2]:.2f} ({m[0] / max(m[2], 1e-9):.1f}x); "
+    print(f"mean over {a.seeds} seeds: precision@k ours {m[0]:.2f} vs pixels {m[2]:.2f} "
+          f"({m[0] / max(m[2], 1e-9):.1f}x); "
           f"recall@2k ours {m[1]:.2f} vs pixels {m[3]:.2f}")
     c = cost(a.size)
-    for k, (w, cpu) in c.items(): print(f"{k} ({a.size}px, 1 thread): {w * 1000:.1f} ms/image wall, {cpu * 1000:.1f} ms CPU")
+    for k, (w, cpu) in c.items():
+        print(f"{k} ({a.size}px, 1 thread): {w * 1000:.1f} ms/image wall, {cpu * 1000:.1f} ms CPU")
     print(f"onnxruntime vs PyTorch: {c['torch'][1] / c['onnx'][1]:.1f}x less CPU per image")
-    x = np.random.default_rng(0).normal(size=(10_000, 1280)).astype(np.float32); x /= np.linalg.norm(x, axis=1, keepdims=True)
-    t = time.perf_counter(); label_noise(x, np.random.default_rng(0).integers(0, 10, 10_000).astype(str)); ln = time.perf_counter() - t
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10_000, 1280)).astype(np.float32); x /= np.linalg.norm(x, axis=1, keepdims=True)
+    t = time.perf_counter(); label_noise(x, rng.integers(0, 10, 10_000).astype(str)); ln = time.perf_counter() - t
     per = c['onnx'][1] + c['decode'][1]
-    print(f"10 000 images: label_noise {ln:.1f}s; embedding at {per * 1000:.0f} ms CPU/image on 2 cores ~ {per * 10_000 / 2 + ln:.0f}s in all")
+    print(f"10 000 images: label_noise {ln:.1f}s; embedding at {per * 1000:.0f} ms CPU/image on 2 cores "
+          f"~ {per * 10_000 / 2 + ln:.0f}s in all")
 
 if __name__ == '__main__': main()

@@ -153,7 +153,7 @@ def save_embeddings(ds:Dataset, vecs:dict[str, np.ndarray], size:int=EMBED_SIZE)
     np.savez(buf, sha256=np.array(list(vecs), dtype='U64'), vec=vec.astype(np.float16))
     ds.fs.write(_emb_file(size), buf.getvalue())
 
-# %% ../nbs/08_review.ipynb #47de0f92
+# %% ../nbs/08_review.ipynb #bd36ee17
 def _sha_and_input(ds, doc, size):
     "sha256 of `doc`'s image and its model input (`None` when it cannot be read)"
     try: data = ds.read_image(doc)
@@ -169,15 +169,16 @@ def embed_dataset(ds:Dataset, docs:Sequence[Document]|None=None, # default: the 
     emb = embedder or Embedder()
     cache = load_embeddings(ds, emb.size)
     todo = [d for d in docs if not (d.sha256 and d.sha256 in cache)]
-    shas = {}
+    shas, bar = {}, progress(None, total=len(todo), desc='embedding', quiet=quiet or not todo)
     for i in range(0, len(todo), 256):   # a bounded number of decoded images in memory at once
         part = todo[i:i + 256]
         with cf.ThreadPoolExecutor(emb.threads) as ex:
             got = list(ex.map(lambda d: _sha_and_input(ds, d, emb.size), part))
         ok = [(d, s, x) for d, (s, x) in zip(part, got) if x is not None]
-        vecs = emb([x for *_, x in ok], quiet=quiet or len(todo) <= emb.batch)
-        for (d, s, _), v in zip(ok, vecs): cache[s] = v; shas[d.uuid] = s
-        save_embeddings(ds, cache, emb.size)
+        for (d, s, _), v in zip(ok, emb([x for *_, x in ok])): cache[s] = v; shas[d.uuid] = s
+        bar.update(len(part))
+        if i // 256 % 8 == 7 or i + 256 >= len(todo): save_embeddings(ds, cache, emb.size)   # every 2048, and last
+    bar.close()
     keep = [(d, cache.get(d.sha256 or shas.get(d.uuid))) for d in docs]
     keep = [(d, v) for d, v in keep if v is not None]
     return [d for d, _ in keep], (np.stack([v for _, v in keep]) if keep else np.zeros((0, 1280), np.float32))
@@ -468,7 +469,7 @@ def _filters(ix:ReviewIndex, q:dict, token:str)->str:
             + _options('sort', [('suspicion', 'most suspicious first'), ('label', 'by label')], q.get('sort'))
             + _options('view', [('grid', 'grid'), ('duplicates', 'duplicate groups')], q.get('view')) + '</form>')
 
-# %% ../nbs/08_review.ipynb #a4bf795c
+# %% ../nbs/08_review.ipynb #a73f04ea
 def _tile_html(d:Document, token:str, labels:list)->str:
     "One image on the page: thumbnail, caption and the buttons for its decisions"
     u = html.escape(d.uuid)
@@ -479,7 +480,7 @@ def _tile_html(d:Document, token:str, labels:list)->str:
     sel = ''.join(f'<option{" selected" if l == label_of(d) else ""}>{html.escape(l)}</option>' for l in labels)
     relabel = (f'<select class="relabel" onchange="act(\'{u}\',\'relabel\',this.value)">{sel}</select>'
                if d.status == 'downloaded' else '')
-    return (f'<figure class="tile" id="d-{u}" data-label="{html.escape(label_of(d))}">{img}'
+    return (f'<figure class="tile" tabindex="0" id="d-{u}" data-label="{html.escape(label_of(d))}">{img}'
             f'<figcaption>{_caption(d)}<br>{acts} {relabel}</figcaption></figure>')
 
 _JS = """<script>
@@ -490,13 +491,20 @@ async function act(uuid, action, label) {
   location.reload();
 }
 async function refresh() { const r = await fetch('/export?t=' + TOKEN, {method: 'POST'}); alert(await r.text()); }
+document.addEventListener('keydown', e => {   // keys on the focused image: x reject, u restore, arrows move
+  const t = e.target.closest && e.target.closest('figure.tile');
+  if (!t || e.target.tagName === 'SELECT') return;
+  const u = t.id.slice(2), n = {ArrowRight: t.nextElementSibling, ArrowLeft: t.previousElementSibling}[e.key];
+  if (e.key === 'x') act(u, 'reject'); else if (e.key === 'u') act(u, 'restore'); else if (n) n.focus();
+});
 </script>"""
 _CSS = """<style>body{font-family:sans-serif;margin:8px}
 .tile{display:inline-block;width:170px;margin:3px;vertical-align:top;font-size:11px}
-.tile img{max-width:160px;max-height:160px} .group{border:1px solid #aaa;margin:4px;padding:2px}
+.tile:focus{outline:3px solid #36c} .tile img{max-width:160px;max-height:160px}
+.group{border:1px solid #aaa;margin:4px;padding:2px}
 figcaption{line-height:1.25} form label{margin-right:8px}</style>"""
 
-# %% ../nbs/08_review.ipynb #5a3def0b
+# %% ../nbs/08_review.ipynb #5fb7f0cf
 def review_page(ix:ReviewIndex, q:dict, token:str)->str:
     "The HTML of the review page for the query `q` (filters, sort, page)"
     labels = sorted({label_of(d) for d in ix.docs.values()})
@@ -519,7 +527,8 @@ def review_page(ix:ReviewIndex, q:dict, token:str)->str:
         body = ''.join(_tile_html(d, token, labels) for d in part)
         link = lambda p: '?' + '&'.join(f'{k}={html.escape(str(v))}' for k, v in {**q, 't': token, 'page': p}.items()
                                         if v not in (None, ''))
-        nav = (f'<p id="nav">{len(sel)} images; page {page + 1} of {max(-(-len(sel) // PAGE_SIZE), 1)} '
+        nav = (f'<p id="nav">{len(sel)} images (keys: Tab or arrows move, x rejects, u restores); '
+               f'page {page + 1} of {max(-(-len(sel) // PAGE_SIZE), 1)} '
                + (f'<a href="{link(page - 1)}">previous</a> ' if page else '')
                + (f'<a href="{link(page + 1)}">next</a>' if (page + 1) * PAGE_SIZE < len(sel) else '') + '</p>')
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>review {html.escape(ix.ds.path)}</title>{_CSS}'

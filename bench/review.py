@@ -38,7 +38,7 @@ def paint(url:str)->dict:
     "Seconds to first paint and to every image loaded, for `url` in a fresh headless Chromium page"
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path('/usr/bin/chromium'), args=CHROMIUM_FLAGS)
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         out = {}
         for name, u in (('first visit', url), ('again (thumbnails cached)', url), ('page 10', url + '&page=9')):
             pg = b.new_page()

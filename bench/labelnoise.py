@@ -12,14 +12,14 @@ embeddings (ours) and, as the baseline, on raw pixels (32x32 RGB, centred, unit 
 most suspicious (k = number of planted problems) and recall at 2k, averaged over seeds; then the embedding cost per
 image on one thread for onnxruntime and PyTorch side by side, and the time `label_noise` takes on 10 000 vectors.
 
-    python bench/labelnoise.py [--per-class 40] [--seeds 3] [--size 224]
+    python bench/labelnoise.py [--per-class 40] [--seeds 3] [--size 160]
 """
 import argparse, glob, io, os, sys, time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from web2dataset.review import Embedder, label_noise, model_input, _variants
+from web2dataset.review import EMBED_SIZE, Embedder, label_noise, model_input, _variants
 
 def digit_images(d:int, n:int, rng, exclude=()):
     "Handwritten examples of digit `d` from scikit-learn's bundled set, scaled to 128 px"
@@ -115,7 +115,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--per-class', type=int, default=40)
     p.add_argument('--seeds', type=int, default=3)
-    p.add_argument('--size', type=int, default=224)
+    p.add_argument('--size', type=int, default=EMBED_SIZE)
     a = p.parse_args()
     emb = Embedder(a.size)
     rows = []

@@ -16,9 +16,9 @@ __all__ = ['EXPORTS', 'COMMANDS', 'LOG_LEVELS', 'UsageError', 'parse_classes', '
            'format_summary', 'takedown_rule', 'read_takedown_file', 'search_args', 'check_options', 'as_cleaner_list',
            'export_stage', 'openverse_handler', 'demo_web', 'command', 'allowing_private', 'open_dataset',
            'url_list_docs', 'resize_args', 'verify_hash_arg', 'hash_report', 'url_list_report', 'dask_executor',
-           'create', 'search', 'download', 'clean', 'export', 'card', 'format_table', 'short_error', 'offline', 'check',
-           'demo', 'remove', 'consent', 'doctor', 'log_to_stderr', 'exit_code', 'error_line', 'render', 'usage',
-           'parser', 'main']
+           'create', 'search', 'download', 'clean', 'export', 'card', 'review', 'format_table', 'short_error',
+           'offline', 'check', 'demo', 'remove', 'consent', 'doctor', 'log_to_stderr', 'exit_code', 'error_line',
+           'render', 'usage', 'parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d9515f8f
 class UsageError(ValueError):
@@ -477,6 +477,19 @@ def card(path:str, # dataset folder
     ds = open_dataset(path)
     txt = write_card(ds, pretty_name=name)
     return dict(command='card', path=ds.path, card='README.md', chars=len(txt), lines=[f"wrote {ds.path}/README.md"])
+
+# %% ../nbs/05_cli.ipynb #c4f0e3b2
+@command('review')
+def review(path:str, # dataset folder
+           port:int=0, # port on 127.0.0.1 (0: a free one)
+           no_browser:bool=False, # print the page's address only, do not open a browser
+           quiet:bool=False, # no progress bar
+          ):
+    "Look through a dataset in a local web page: reject, relabel, restore; exports and card refreshed on exit"
+    from web2dataset.review import serve_review
+    ds = open_dataset(path)
+    msg = serve_review(ds, port, browser=not no_browser, quiet=quiet)
+    return dict(command='review', path=ds.path, refreshed=msg, lines=[msg])
 
 # %% ../nbs/05_cli.ipynb #26fc4fa8
 def format_table(rows:list, cols:list)->str:

@@ -19,13 +19,13 @@ from .core import *
 from .consent import SIGNALS, consent_policy, signal_of, signal_rows
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'SPLIT_METADATA', 'I2D_STATUS', 'EXPORTERS', 'as_dataset',
-           'label_of', 'kept_docs', 'class_names', 'record', 'near_duplicate_groups', 'split_docs', 'ExportPlan',
-           'export_plan', 'record_export', 'size_category', 'card_license', 'md_cell', 'md_link', 'md_table',
-           'rejection_counts', 'write_split_metadata', 'card_configs', 'card_text', 'write_card', 'write_metadata',
-           'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class', 'ToTensor', 'get_items', 'doc_of', 'get_y',
-           'DocSplitter', 'image_datablock', 'status_row', 'write_status', 'to_webdataset', 'to_parquet',
-           'recorded_exports', 'redo_exports', 'create_dataset']
+__all__ = ['COLUMNS', 'SPLITS', 'EXPORT_FILES', 'HF_LICENSES', 'SPLIT_METADATA', 'CONTACT_SHEET', 'I2D_STATUS', 'EXPORTERS',
+           'as_dataset', 'label_of', 'kept_docs', 'class_names', 'record', 'near_duplicate_groups', 'split_docs',
+           'ExportPlan', 'export_plan', 'record_export', 'size_category', 'card_license', 'md_cell', 'md_link',
+           'md_table', 'rejection_counts', 'write_split_metadata', 'card_configs', 'small_image', 'write_contact_sheet',
+           'card_text', 'write_card', 'write_metadata', 'hf_features', 'to_hf', 'KeptImages', 'image_dataset_class',
+           'ToTensor', 'get_items', 'doc_of', 'get_y', 'DocSplitter', 'image_datablock', 'status_row', 'write_status',
+           'to_webdataset', 'to_parquet', 'recorded_exports', 'redo_exports', 'create_dataset']
 
 # %% ../nbs/04_export.ipynb #33b05900
 def as_dataset(path)->Dataset:
@@ -214,12 +214,13 @@ def md_table(head:Sequence[str], rows:Iterable[Sequence])->str:
 
 # %% ../nbs/04_export.ipynb #8e4e26d7
 def rejection_counts(path)->Counter:
-    "Images rejected per `(cleaner, reason)` according to `cleaning_log.jsonl` (each image once per cleaner)"
-    seen, c = set(), Counter()
+    "Images rejected per `(cleaner, reason)` according to `cleaning_log.jsonl` (each image once per cleaner, unless restored)"
+    seen, c = {}, Counter()
     for r in as_dataset(path).log():
-        k = (r.get('uuid'), r.get('cleaner'))
-        if k not in seen: seen.add(k); c[r.get('cleaner'), r.get('reason')] += 1
-    return c
+        k, act = (r.get('uuid'), r.get('cleaner')), r.get('action', 'reject')   # review decisions: relabel, restore
+        if act == 'restore' and (r.get('uuid'), r.get('undoes')) in seen: c[seen.pop((r.get('uuid'), r.get('undoes')))] -= 1
+        elif act == 'reject' and k not in seen: seen[k] = (r.get('cleaner'), r.get('reason')); c[seen[k]] += 1
+    return +c
 
 _OPT_OUT = re.compile(r'robots|noai|noimageai|noindex|noimageindex|tdm|consent|opt.?out', re.I)
 
@@ -264,6 +265,38 @@ def card_configs(ds:Dataset)->str:
     return '\n' + '\n'.join(out)
 
 
+# %% ../nbs/04_export.ipynb #e6b2a5d4
+CONTACT_SHEET = 'contact_sheet.jpg'
+
+def small_image(data:bytes, size:int)->Image.Image:
+    "The image in `data` as RGB, at most `size` px a side (transparency on white; JPEG decoded at reduced scale)"
+    img = Image.open(io.BytesIO(data))
+    if img.format == 'JPEG': img.draft('RGB', (size, size))
+    if getattr(img, 'n_frames', 1) > 1: img.seek(0)
+    img = img.convert('RGBA'); img = Image.alpha_composite(Image.new('RGBA', img.size, 'white'), img).convert('RGB')
+    img.thumbnail((size, size))
+    return img
+
+def write_contact_sheet(ds:Dataset, docs:Sequence[Document], per_label:int=8, size:int=64)->bool:
+    "Write `contact_sheet.jpg`: a row of up to `per_label` thumbnails per label, named (removed when there is no image)"
+    from PIL import ImageDraw
+    rows = defaultdict(list)
+    for d in docs:
+        if len(rows[label_of(d)]) < per_label: rows[label_of(d)].append(d)
+    if not docs:
+        if ds.fs.exists(CONTACT_SHEET): ds.fs.remove(CONTACT_SHEET)
+        return False
+    sheet = Image.new('RGB', (120 + per_label * (size + 2), len(rows) * (size + 2)), 'white')
+    draw = ImageDraw.Draw(sheet)
+    for r, (label, row) in enumerate(sorted(rows.items())):
+        draw.text((4, r * (size + 2) + size // 2 - 6), label[:18], fill='black')
+        for k, d in enumerate(row):
+            try: im = small_image(ds.read_image(d), size)
+            except Exception as e: logger.warning("contact sheet: cannot read %s: %s", d.uuid, e); continue
+            sheet.paste(im, (120 + k * (size + 2) + (size - im.width) // 2, r * (size + 2) + (size - im.height) // 2))
+    buf = io.BytesIO(); sheet.save(buf, 'JPEG', quality=75); ds.fs.write(CONTACT_SHEET, buf.getvalue())
+    return True
+
 # %% ../nbs/04_export.ipynb #3b7e6085
 _OPT_OUTS = tuple((s.flag, s.words) for s in SIGNALS)   # the downloader flags the card records (`consent.SIGNALS`)
 
@@ -307,6 +340,7 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
     out += ['## Classes, queries and engines', md_table(('label', 'queries', 'engines', 'images'),
             [(md_cell(l), ', '.join(md_cell(q) for q in sorted(qs[l]) if q), ', '.join(md_cell(e) for e in sorted(es[l]) if e), per[l])
              for l in sorted(qs)])]
+    if docs and ds.fs.exists(CONTACT_SHEET): out.append(f'![A few images of each class]({CONTACT_SHEET})')
     if splits and len(set(splits.values())) > 1:
         sc, used = Counter((label_of(d), splits[d.uuid]) for d in docs), [s for s in SPLITS if s in set(splits.values())]
         out += ['## Splits', 'Stratified by label and seeded; near-duplicates (close perceptual hashes) are always on the same side.',
@@ -346,8 +380,11 @@ def write_card(path, # dataset folder, URL or `Dataset`
                every:list|None=None, # all the records, when they were just read
               )->str:
     "Write the dataset card `README.md` (Hugging Face format); its text"
-    txt = card_text(path, splits, pretty_name, every)
-    as_dataset(path).fs.write('README.md', txt)
+    ds = as_dataset(path)
+    every = list(ifnone(every, ds.docs()))
+    write_contact_sheet(ds, _kept(every))
+    txt = card_text(ds, splits, pretty_name, every)
+    ds.fs.write('README.md', txt)
     return txt
 
 # %% ../nbs/04_export.ipynb #cb3009ee

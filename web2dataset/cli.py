@@ -356,8 +356,8 @@ def search(path:str, # dataset folder (made if missing)
 @command('download')
 def download(path:str, # dataset folder
              urls:str=None, # a URL list (txt, csv, tsv, jsonl, parquet) to add and download in one pass
-             threads:int=64, # downloads in flight per process
-             processes:int=1, # worker processes (each with its own downloads in flight)
+             threads:int=None, # downloads in flight per process (default: chosen from the client)
+             processes:int=None, # worker processes (default: one for a small job, one per core for a big one)
              client:str='auto', # HTTP client: auto (curl when pycurl is installed), curl or threads
              max_per_host:int=4, # downloads in flight per host
              rate_per_host:float=None, # request starts per second per host (default: no limit)

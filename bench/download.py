@@ -179,6 +179,7 @@ def main():
     ap.add_argument('--hosts', type=int, default=0, help='many-hosts mode: this many local webs on 127.0.0.2... (0: one host)')
     ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
+    os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')   # img2dataset's albumentations would look for updates online
 
     from web2dataset.testing import LocalWeb
     from web2dataset.downloader import _has_pycurl

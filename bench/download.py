@@ -65,7 +65,7 @@ def cli_cmd(urls, out): return [sys.executable, '-c', 'import sys; from web2data
                                 'download', str(out), '--urls', str(urls), '--quiet']
 
 def _serve_hosts(n, kw, conn):
-    "Body of the server process of `--hosts`: `n` local webs on 127.0.0.2... sharing one picture pool, until told to stop"
+    "The server process of `--hosts`: `n` local webs on 127.0.0.2... sharing one picture pool, until told to stop"
     from web2dataset.testing import LocalWeb
     webs = [LocalWeb(host=f'127.0.0.{2 + i}', **kw) for i in range(n)]
     webs[0].warm()
@@ -98,9 +98,10 @@ def many_hosts(a, i2d, tmp):
     "The `--hosts` run: Quick start path, CLI path and img2dataset, interleaved; images/s and ratios"
     env = {**os.environ, 'WEB2DATASET_ALLOW_PRIVATE': '1'}
     tools = ['w2d-quickstart', 'w2d-cli'] + (['img2dataset'] if i2d else [])
-    print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB over {a.hosts} hosts, {a.latency * 1000:.0f} ms "
-          f"latency; web2dataset with its defaults; img2dataset: {i2d or 'not installed'}")
-    with Hosts(a.hosts, latency=a.latency, image_bytes=a.image_bytes, n_images=8, with_skimage=False, keep_requests=False) as web:
+    print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB over {a.hosts} hosts, "
+          f"{a.latency * 1000:.0f} ms latency; web2dataset with its defaults; img2dataset: {i2d or 'not installed'}")
+    kw = dict(latency=a.latency, image_bytes=a.image_bytes, n_images=8, with_skimage=False, keep_requests=False)
+    with Hosts(a.hosts, **kw) as web:
         urls = tmp/'urls.txt'
         urls.write_text('\n'.join(web.image_urls(a.n)) + '\n')
         if a.settle: print(f"waiting {a.settle:.0f} s for the file system to settle"); time.sleep(a.settle)
@@ -108,14 +109,15 @@ def many_hosts(a, i2d, tmp):
         for i in range(a.repeat):
             for tool in tools:
                 out = tmp/f'{tool}-{i}'
-                cmd = dict(img2dataset=lambda: i2d_cmd(i2d, urls, out), **{'w2d-quickstart': lambda: quickstart_cmd(urls, out),
-                           'w2d-cli': lambda: cli_cmd(urls, out)})[tool]()
+                cmd = (i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else
+                       quickstart_cmd(urls, out) if tool == 'w2d-quickstart' else cli_cmd(urls, out))
                 os.sync()
                 wall, cpu, sys_cpu, rc, log = run(cmd, env=env)
                 n = count_images(out if tool == 'img2dataset' else out/'images')
                 if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
                 res.setdefault(tool, []).append(n / wall)
-                print(f"  {tool:15s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; client CPU {cpu:.2f} s")
+                print(f"  {tool:15s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
+                      f"client CPU {cpu:.2f} s")
         report(res)
 
 def report(res):
@@ -176,10 +178,10 @@ def main():
     ap.add_argument('--settle', type=float, default=0, help='seconds to wait before the first run (see the notes on ext4 above)')
     ap.add_argument('--repeat', type=int, default=3, help='runs of each tool, interleaved (best, median and all reported)')
     ap.add_argument('--big', type=int, default=100_000, help='URLs of the peak-RSS run (0: skip)')
-    ap.add_argument('--hosts', type=int, default=0, help='many-hosts mode: this many local webs on 127.0.0.2... (0: one host)')
+    ap.add_argument('--hosts', type=int, default=0, help='many hosts: this many local webs on 127.0.0.2... (0: one)')
     ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
-    os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')   # img2dataset's albumentations would look for updates online
+    os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')   # img2dataset's albumentations would look online
 
     from web2dataset.testing import LocalWeb
     from web2dataset.downloader import _has_pycurl

@@ -33,7 +33,8 @@ def test_big_job_every_core(tmp_path, web, monkeypatch):
     assert st['processes'] == min(_cores(), 120 // 20) and st['inflight'] == 64
     # an explicit choice wins
     ds2 = _folder(tmp_path/'ds2', urls)
-    st2 = BasicDownloader(ds2.path, client='threads', threads=5, allow_private={'127.0.0.1'}, quiet=True).download(processes=1)
+    dl2 = BasicDownloader(ds2.path, client='threads', threads=5, allow_private={'127.0.0.1'}, quiet=True)
+    st2 = dl2.download(processes=1)
     assert (st2['processes'], st2['inflight'], st2['counts']) == (1, 5, {'downloaded': 120})
 
 def test_stream_of_unknown_length(tmp_path, web, monkeypatch):

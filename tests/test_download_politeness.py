@@ -10,7 +10,8 @@ from web2dataset.core import Dataset, Document
 from web2dataset.downloader import BasicDownloader, _has_pycurl
 from web2dataset.testing import LocalWeb
 
-CLIENTS = ['threads', pytest.param('curl', marks=pytest.mark.skipif(not _has_pycurl(), reason='pycurl (the fast extra) is not installed'))]
+CLIENTS = ['threads', pytest.param('curl',
+                                   marks=pytest.mark.skipif(not _has_pycurl(), reason='no pycurl'))]
 
 def _folder(tmp_path, urls):
     ds = Dataset(tmp_path/'ds')
@@ -28,7 +29,7 @@ def _busiest(ts, after=0.0, span=1.0):
 
 @pytest.mark.parametrize('client', CLIENTS)
 def test_sporadic_errors_recover(tmp_path, client):
-    "Every third of the first 90 requests answers 429 (Retry-After: 1) or 503: all 200 images arrive, at full speed again"
+    "Every third of the first 90 requests answers 429 (Retry-After: 1) or 503: all 200 images arrive, at full speed"
     with LocalWeb(n_images=8) as web:
         n, lock, jpeg = [0], threading.Lock(), web.content(web.image_urls(1)[0])
         def flaky(req):
@@ -43,12 +44,12 @@ def test_sporadic_errors_recover(tmp_path, client):
         assert dl._state()['session'].limiter.allowed('127.0.0.1') == (math.inf, 4)   # the client: full speed again
         ts = _starts(web, '/flaky/')
         assert len(ts) == 230
-        late = ts[-100:]                          # the server: the last 100 requests came fast, not at a failing host's pace
+        late = ts[-100:]                          # the server: the last 100 came fast, not at a failing host's pace
         assert 99 / max(late[-1] - late[0], 1e-9) > 5, (client, late[-1] - late[0])
 
 @pytest.mark.parametrize('client', CLIENTS)
 def test_persistent_503_stays_slow(tmp_path, client):
-    "A host that answers 503 to everything: its rate drops to about one request a second, every document fails transiently"
+    "A host that answers 503 to everything: its rate drops to about one a second, every document fails transiently"
     with LocalWeb(n_images=8) as web:
         web.route('/down/*', lambda req: (503, {'Content-Type': 'text/plain'}, 'down for maintenance'))
         ds = _folder(tmp_path, [web.url_for(f'/down/{i}.jpg') for i in range(10)])
@@ -69,7 +70,8 @@ def test_retry_after_per_request(tmp_path, client):
             return 200, {'Content-Type': 'image/jpeg'}, jpeg
         web.route('/ra/*', handler)
         ds = _folder(tmp_path, [web.url_for(f'/ra/{i}.jpg') for i in range(12)])
-        assert BasicDownloader(ds.path, client=client, allow_private={'127.0.0.1'}, quiet=True).download()['counts'] == {'downloaded': 12}
+        st = BasicDownloader(ds.path, client=client, allow_private={'127.0.0.1'}, quiet=True).download()
+        assert st['counts'] == {'downloaded': 12}
         first, again = sorted(t for m, target, h, t in web.requests if target == '/ra/0.jpg')
         others = [t for m, target, h, t in web.requests if target.startswith('/ra/') and target != '/ra/0.jpg']
         assert again - first >= 2.9                                    # the wait the server asked for

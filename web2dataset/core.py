@@ -524,14 +524,16 @@ class HostLimiter:
 
     def _host(self, host:str)->_HostState:
         h = self._hosts.get(host)
-        if h is None: h = self._hosts[host] = _HostState(ifnone(self.rate, math.inf), ifnone(self.concurrency, math.inf), self._lock)
+        if h is None:
+            top = ifnone(self.rate, math.inf), ifnone(self.concurrency, math.inf)
+            h = self._hosts[host] = _HostState(*top, self._lock)
         return h
 
     def allowed(self, host:str)->tuple:
         "`(rate, concurrency)` `host` is allowed now (`inf`: no limit)"
         with self._lock: h = self._host(host); return h.rate, h.conc
 
-    def __repr__(self): return f"HostLimiter(rate={self.rate}, concurrency={self.concurrency}, {len(self._hosts)} hosts)"
+    def __repr__(self): return f"HostLimiter(rate={self.rate}, concurrency={self.concurrency})"
 
 # %% ../nbs/00_core.ipynb #5880bf9e
 @patch
@@ -633,8 +635,9 @@ def answered(self:HostLimiter, host:str, status:int|None):
         elif status is not None and status < 500:
             h.ok = True
             top_rate, top_conc = ifnone(self.rate, math.inf), ifnone(self.concurrency, math.inf)
-            if h.rate < top_rate: h.rate = top_rate if h.rate + self.increase >= min(top_rate, self.free_rate) else h.rate + self.increase
-            if h.conc < top_conc: h.conc = top_conc if h.conc + self.increase >= min(top_conc, 64) else h.conc + self.increase
+            r, c = h.rate + self.increase, h.conc + self.increase
+            if h.rate < top_rate: h.rate = top_rate if r >= min(top_rate, self.free_rate) else r
+            if h.conc < top_conc: h.conc = top_conc if c >= min(top_conc, 64) else c
             h.cond.notify()
 
 # %% ../nbs/00_core.ipynb #3a52b020
@@ -683,10 +686,10 @@ class Session(requests.Session):
         return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** attempt))
 
     def request(self, method, url, *args, deadline_at:float|None=None, **kwargs):
-        "Send a request; GET and HEAD are retried on connection errors and 429/5xx, all before `deadline_at` (monotonic)"
+        "Send a request; GET and HEAD are retried on connection errors and 429/5xx, all before `deadline_at`"
         kwargs.setdefault('timeout', self.timeout)
         retryable, timeout, w0 = method.upper() in ('GET', 'HEAD'), kwargs['timeout'], self.limiter._waited()
-        end = lambda: None if deadline_at is None else deadline_at + self.limiter._waited() - w0   # queueing is not spent
+        end = lambda: None if deadline_at is None else deadline_at + self.limiter._waited() - w0   # queueing: not spent
         nested, self._nest.on = getattr(self._nest, 'on', False), True   # nested: sent while sending another
         try: return self._attempts(method, url, args, kwargs, retryable, timeout, end, nested)
         finally: self._nest.on = nested
@@ -790,7 +793,8 @@ def fetch_bytes(session:requests.Session, url:str,
     deadline_at, ours = time.monotonic() + deadline, isinstance(session, Session)
     w0 = session.limiter._waited() if ours else 0
     try:
-        with session.get(url, stream=True, headers=headers, timeout=timeout, **(dict(deadline_at=deadline_at) if ours else {})) as r:
+        kw = dict(deadline_at=deadline_at) if ours else {}
+        with session.get(url, stream=True, headers=headers, timeout=timeout, **kw) as r:
             if r.status_code >= 400: raise DownloadError(f'http-{r.status_code}', url, transient=r.status_code in RETRY_STATUSES)
             if ours: deadline_at += session.limiter._waited() - w0   # waiting for the host's slot is not spent
             return read_body(r, url, max_bytes, deadline_at, timeout[1]), r

@@ -209,7 +209,7 @@ class BasicDownloader:
     def __init__(self, path, # dataset folder or fsspec URL (`s3://bucket/ds`...)
                  cleaners=None, # image cleaners run on each image as it arrives (names, classes or instances)
                  client:str='auto', # HTTP client: 'curl' (libcurl, `pip install "web2dataset[fast]"`), 'threads' (requests), 'auto': curl if installed
-                 threads:int|None=None, # downloads in flight per worker process (threads, or curl transfers); None: `auto_workers`
+                 threads:int|None=None, # downloads in flight per process (threads, curl transfers); None: auto
                  max_per_host:int|None=4, # downloads in flight per host (None: no cap)
                  rate_per_host:float|None=None, # request starts per second per host (None: no cap)
                  timeout:tuple=(5, 20), # connect and read timeouts, seconds
@@ -309,7 +309,8 @@ def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:
     "Body and response of GET `url` under the host's slot, every attempt within the deadline; else a `DownloadError`"
     s = self._state()['session']
     with s.limiter.hold(urlsplit(url).hostname or ''):
-        return fetch_bytes(s, url, self.max_bytes, self.deadline, timeout=(self.timeout[0], min(self.timeout[1], self.deadline)))
+        to = (self.timeout[0], min(self.timeout[1], self.deadline))
+        return fetch_bytes(s, url, self.max_bytes, self.deadline, timeout=to)
 
 BasicDownloader.fetch = fetch
 
@@ -527,7 +528,7 @@ class _Transfer:
     def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60):
         self.doc, self.stray, self.origin, self.url, self.max_bytes, self.deadline = doc, stray, origin, url, max_bytes, deadline
         self.hops = self.attempt = 0
-        self.deadline_at = self.queued = self.last = None   # one budget for every attempt; since when it queues; last error
+        self.deadline_at = self.queued = self.last = None   # end of the budget; queued since; the last error
     def reset(self): self.buf, self.size, self.headers, self.too_large = [], 0, _Headers(), False
     def write(self, chunk:bytes):
         self.size += len(chunk)
@@ -716,7 +717,7 @@ class _CurlClient:
         self._drain(t.host)
 
     def _drain(self, host:str|None=None):
-        "Queued transfers of `host` (of every host: None) take the slots free now (ours, another client's, a raised limit)"
+        "Queued transfers of `host` (all: None) take the slots free now (ours, another client's, a raised limit)"
         for h in [host] if host is not None else list(self.host_queue):
             q = self.host_queue.get(h)
             while q and self.limiter.enter(h, block=False): self._slot(q.popleft())

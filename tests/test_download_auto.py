@@ -37,9 +37,14 @@ def test_big_job_every_core(tmp_path, web, monkeypatch):
     st2 = dl2.download(processes=1)
     assert (st2['processes'], st2['inflight'], st2['counts']) == (1, 5, {'downloaded': 120})
 
-def test_stream_of_unknown_length(tmp_path, web, monkeypatch):
-    "New documents from a stream (a URL list read as it goes): one process per core"
+def test_stream(tmp_path, web, monkeypatch):
+    "New documents from a stream (a URL list read as it goes) are read ahead to tell a small job from a big one"
     ds = Dataset(tmp_path/'ds')
     docs = (Document(u, engine='urls') for u in web.image_urls(40))
     st = BasicDownloader(ds.path, client='threads', allow_private={'127.0.0.1'}, quiet=True).download(docs=docs)
-    assert st['counts'] == {'downloaded': 40} and st['processes'] == _cores()
+    assert st['counts'] == {'downloaded': 40} and st['processes'] == 1
+    monkeypatch.setattr(dlmod, 'SMALL_JOB', 20); monkeypatch.setattr(dlmod, 'PER_PROCESS', 10)
+    ds2 = Dataset(tmp_path/'ds2')
+    docs = (Document(u, engine='urls') for u in web.image_urls(40))
+    st = BasicDownloader(ds2.path, client='threads', allow_private={'127.0.0.1'}, quiet=True).download(docs=docs)
+    assert st['counts'] == {'downloaded': 40} and st['processes'] == _cores()   # longer than SMALL_JOB: every core

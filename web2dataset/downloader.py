@@ -770,8 +770,8 @@ import copy
 from fastcore.basics import patch
 
 # %% ../nbs/03_downloader.ipynb #da7f2148
-SMALL_JOB = 2000   # fewer documents than this: one process
-PER_PROCESS = 1000 # at least this many documents per worker process
+SMALL_JOB = 10_000   # fewer documents than this: one process
+PER_PROCESS = 5_000  # at least this many documents per worker process
 
 def _cores()->int:
     "The cores this process may run on"
@@ -842,6 +842,9 @@ def download(self:BasicDownloader,
     self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
     self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session and robots cache
     uuids, strays = list(ds.uuids()), _strays(ds)
+    if docs is not None and not hasattr(docs, '__len__') and executor is None and processes is None:
+        docs = iter(docs); head = list(islice(docs, max(0, SMALL_JOB - len(uuids))))   # a stream: small or big job?
+        docs = head if len(head) < SMALL_JOB - len(uuids) else itertools.chain(head, docs)
     total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
     items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
     if executor is None:

@@ -5,6 +5,7 @@
     python bench/download.py --n 500 --big 0 --repeat 1             # quick
     python bench/download.py --client curl,threads --dir /dev/shm   # both HTTP clients, outputs in memory
     python bench/download.py --img2dataset /path/to/venv/bin/img2dataset
+    python bench/download.py --hosts 50 --big 0    # many hosts, every web2dataset default: Quick start and CLI paths
 
 The local web (`web2dataset.testing.LocalWeb(process=True)`) serves from its own process, so that it does not share
 the GIL with the clients. Each tool runs as its own process, timed from start to exit (imports, reading the URL
@@ -24,7 +25,13 @@ kernel, whichever tool it is. So the outputs are kept until the end of the bench
 the kernel part of each run's CPU time is printed, `--settle 300` waits out earlier deletions, and `--dir /dev/shm`
 measures the tools without any disk.
 
-The 100 000-URL run reports the peak resident memory of the web2dataset process (`ru_maxrss`)."""
+The 100 000-URL run reports the peak resident memory of the web2dataset process (`ru_maxrss`).
+
+`--hosts N` looks more like the web: N local webs on 127.0.0.2, 127.0.0.3, ... (all in one server process), the
+URLs spread over them in turn, and web2dataset with every default left on (per-host limits, robots.txt, processes and
+transfers chosen by the library) along the two paths a user takes: the Quick start's Python path
+(`UrlListSearcher(list).search()`, `.save(folder)`, then `BasicDownloader(folder).download()`) and the command line
+(`web2dataset download FOLDER --urls LIST`). img2dataset runs as above."""
 import argparse, os, resource, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -42,6 +49,84 @@ def main():
     print(json.dumps(dl.download(processes=processes, docs=docs)))
 if __name__ == '__main__': main()
 '''
+
+QUICKSTART = r'''
+import sys
+from web2dataset.downloader import BasicDownloader
+from web2dataset.searcher import UrlListSearcher
+s = UrlListSearcher(sys.argv[1], quiet=True)
+s.search()
+s.save(sys.argv[2])
+print(BasicDownloader(sys.argv[2], quiet=True).download())
+'''
+
+def quickstart_cmd(urls, out): return [sys.executable, '-c', QUICKSTART, str(urls), str(out)]
+def cli_cmd(urls, out): return [sys.executable, '-c', 'import sys; from web2dataset.cli import main; sys.exit(main())',
+                                'download', str(out), '--urls', str(urls), '--quiet']
+
+def _serve_hosts(n, kw, conn):
+    "The server process of `--hosts`: `n` local webs on 127.0.0.2... sharing one picture pool, until told to stop"
+    from web2dataset.testing import LocalWeb
+    webs = [LocalWeb(host=f'127.0.0.{2 + i}', **kw) for i in range(n)]
+    webs[0].warm()
+    for w in webs: w._pool = webs[0]._pool; w.start()
+    conn.send([w.url for w in webs])
+    try: conn.recv()
+    except EOFError: pass
+    for w in webs: w.stop()
+
+class Hosts:
+    "`n` local webs on their own loopback addresses, served from one child process"
+    def __init__(self, n, **kw): self.n, self.kw = n, kw
+    def __enter__(self):
+        import multiprocessing as mp
+        ctx = mp.get_context('spawn')
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve_hosts, args=(self.n, self.kw, child), daemon=True)
+        self.proc.start(); child.close()
+        if not self.conn.poll(300): raise RuntimeError('the local webs did not start')
+        self.urls = self.conn.recv()
+        return self
+    def image_urls(self, k): return [f'{self.urls[i % self.n]}/img/gen/{i}.jpg' for i in range(k)]
+    def __exit__(self, *exc):
+        try: self.conn.send('stop')
+        except OSError: pass
+        self.proc.join(20)
+        if self.proc.is_alive(): self.proc.terminate()
+
+def many_hosts(a, i2d, tmp):
+    "The `--hosts` run: Quick start path, CLI path and img2dataset, interleaved; images/s and ratios"
+    env = {**os.environ, 'WEB2DATASET_ALLOW_PRIVATE': '1'}
+    tools = ['w2d-quickstart', 'w2d-cli'] + (['img2dataset'] if i2d else [])
+    print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB over {a.hosts} hosts, "
+          f"{a.latency * 1000:.0f} ms latency; web2dataset with its defaults; img2dataset: {i2d or 'not installed'}")
+    kw = dict(latency=a.latency, image_bytes=a.image_bytes, n_images=8, with_skimage=False, keep_requests=False)
+    with Hosts(a.hosts, **kw) as web:
+        urls = tmp/'urls.txt'
+        urls.write_text('\n'.join(web.image_urls(a.n)) + '\n')
+        if a.settle: print(f"waiting {a.settle:.0f} s for the file system to settle"); time.sleep(a.settle)
+        res = {}
+        for i in range(a.repeat):
+            for tool in tools:
+                out = tmp/f'{tool}-{i}'
+                cmd = (i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else
+                       quickstart_cmd(urls, out) if tool == 'w2d-quickstart' else cli_cmd(urls, out))
+                os.sync()
+                wall, cpu, sys_cpu, rc, log = run(cmd, env=env)
+                n = count_images(out if tool == 'img2dataset' else out/'images')
+                if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
+                res.setdefault(tool, []).append(n / wall)
+                print(f"  {tool:15s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
+                      f"client CPU {cpu:.2f} s")
+        report(res)
+
+def report(res):
+    "Best and median images/s of each tool, and each web2dataset path's ratio to img2dataset"
+    med = lambda r: sorted(r)[len(r) // 2]
+    for t, r in res.items(): print(f"{t:17s} best {max(r):.0f}, median {med(r):.0f} images/s ({', '.join(f'{x:.0f}' for x in r)})")
+    for t in res:
+        if t != 'img2dataset' and 'img2dataset' in res:
+            print(f"ratio {t} / img2dataset: best {max(res[t]) / max(res['img2dataset']):.2f}x, median {med(res[t]) / med(res['img2dataset']):.2f}x")
 
 def _cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -93,13 +178,18 @@ def main():
     ap.add_argument('--settle', type=float, default=0, help='seconds to wait before the first run (see the notes on ext4 above)')
     ap.add_argument('--repeat', type=int, default=3, help='runs of each tool, interleaved (best, median and all reported)')
     ap.add_argument('--big', type=int, default=100_000, help='URLs of the peak-RSS run (0: skip)')
+    ap.add_argument('--hosts', type=int, default=0, help='many hosts: this many local webs on 127.0.0.2... (0: one)')
     ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
+    os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')   # img2dataset's albumentations would look online
 
     from web2dataset.testing import LocalWeb
     from web2dataset.downloader import _has_pycurl
     tmp = Path(tempfile.mkdtemp(prefix='w2d-bench-', dir=a.dir))
     i2d = find_img2dataset(a.img2dataset)
+    if a.hosts:
+        try: return many_hosts(a, i2d, tmp)
+        finally: shutil.rmtree(tmp, ignore_errors=True)
     clients = [c if c != 'auto' else ('curl' if _has_pycurl() else 'threads') for c in a.client.split(',')]
     tools = [f'web2dataset-{c}' for c in clients] + (['img2dataset'] if i2d else [])
     print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB, {a.latency * 1000:.0f} ms latency; outputs in {tmp}; "
@@ -123,11 +213,7 @@ def main():
                     print(f"  {tool:17s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
                           f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image ({1000 * sys_cpu / max(n, 1):.2f} in the kernel)")
                     # outputs are kept until the end: deleting 4000 files makes the next run's file creations slow (see above)
-            med = lambda r: sorted(r)[len(r) // 2]
-            for t, r in res.items(): print(f"{t:17s} best {max(r):.0f}, median {med(r):.0f} images/s ({', '.join(f'{x:.0f}' for x in r)})")
-            for t in res:
-                if t != 'img2dataset' and 'img2dataset' in res:
-                    print(f"ratio {t} / img2dataset: best {max(res[t]) / max(res['img2dataset']):.2f}x, median {med(res[t]) / med(res['img2dataset']):.2f}x")
+            report(res)
 
             if a.big:
                 urls.write_text('\n'.join(web.image_urls(a.big)) + '\n')

@@ -137,13 +137,14 @@ def search_args(classes:list|None, n_item:int, engine:str)->dict:
 
 # %% ../nbs/05_cli.ipynb #6a030e06
 def check_options(valid:float=0.0, test:float=0.0, # the split of the exports
-                  shard_size:int=1, threads:int=1, processes:int=1, max_per_host:int=1, # counts: at least 1
+                  shard_size:int=1, threads:int|None=1, processes:int|None=1, max_per_host:int=1, # at least 1
                   rate_per_host:float|None=None, max_side:int|None=None, client:str='auto'):
     "Refuse option values no stage would accept, before any work starts (a `UsageError` naming the option)"
     from web2dataset.export import split_docs
     try: split_docs([], valid, test)
     except ValueError as e: raise UsageError(str(e)) from None
-    for n, v in (('shard-size', shard_size), ('threads', threads), ('processes', processes),
+    for n, v in (('shard-size', shard_size), ('threads', 1 if threads is None else threads),   # None: auto
+                 ('processes', 1 if processes is None else processes),
                  ('max-per-host', max_per_host), ('max-side', 1 if max_side is None else max_side)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise UsageError(f"--{n} must be at least 1, not {v}")
@@ -397,8 +398,8 @@ def search(path:str, # dataset folder (made if missing)
 @command('download')
 def download(path:str, # dataset folder
              urls:str=None, # a URL list (txt, csv, tsv, jsonl, parquet) to add and download in one pass
-             threads:int=64, # downloads in flight per process
-             processes:int=1, # worker processes (each with its own downloads in flight)
+             threads:int=None, # downloads in flight per process (default: chosen from the client)
+             processes:int=None, # worker processes (default: one for a small job, one per core for a big one)
              client:str='auto', # HTTP client: auto (curl when pycurl is installed), curl or threads
              max_per_host:int=4, # downloads in flight per host
              rate_per_host:float=None, # request starts per second per host (default: no limit)

@@ -555,50 +555,151 @@ def _address_problem(a:str, allowed:bool)->str|None:
                 "(pass allow_private=True or set WEB2DATASET_ALLOW_PRIVATE=1 for local use)")
     return None
 
-# %% ../nbs/00_core.ipynb #8244c276
+# %% ../nbs/00_core.ipynb #d584eccb
+import math
+from collections import deque
+from contextlib import contextmanager
+from fastcore.basics import patch
+
+# %% ../nbs/00_core.ipynb #8c41c0dd
+class _HostState:
+    "What a `HostLimiter` knows of one host"
+    __slots__ = ('rate', 'conc', 'inflight', 'next', 'cut_at', 'ok', 'starts', 'cond')
+    def __init__(self, rate, conc, lock):
+        self.rate, self.conc = rate, conc            # allowed now: request starts per second, requests in flight
+        self.inflight, self.next, self.cut_at, self.ok = 0, 0.0, -math.inf, True   # ok: a success since the last cut
+        self.starts, self.cond = deque(maxlen=256), threading.Condition(lock)   # recent start times; waiters for a slot
+
 class HostLimiter:
-    "Per-host rate (requests/s) and concurrency limits, shared by every thread"
-    def __init__(self, rate:float|None=None, # request starts per second and host, None for no limit
-                 concurrency:int|None=None): # requests in flight per host, None for no limit
+    "Per-host rate (requests/s) and concurrency limits, shared by every thread, adapted to the host's answers (AIMD)"
+    def __init__(self, rate:float|None=None, # most request starts per second and host, None for no limit
+                 concurrency:int|None=None, # most requests in flight per host, None for no limit
+                 min_rate:float=1.0, # a failing host's allowed rate never drops below this (requests/s)
+                 decrease:float=0.7, # a 429 or 503 multiplies the host's allowed rate and concurrency by this (squared
+                                    # when no answer since the last cut was a success)
+                 increase:float=1.0, # each other answer adds this to its allowed rate (requests/s) and concurrency
+                 cooldown:float=1.0, # seconds after a cut during which more 429/503 do not cut again
+                 free_rate:float=64): # without a `rate`, a host whose allowed rate is back here is unlimited again
         store_attr()
-        self._lock, self._next, self._sems, self._slow = threading.Lock(), {}, {}, {}
+        self._lock, self._hosts, self._held = threading.Lock(), {}, threading.local()
 
-    def _interval(self, host):
-        f, until = self._slow.get(host, (1, 0))
-        if time.monotonic() > until: f = 1
-        if self.rate is None: return 0 if f == 1 else 0.05 * f
-        return f / self.rate
+    def _host(self, host:str)->_HostState:
+        h = self._hosts.get(host)
+        if h is None:
+            top = ifnone(self.rate, math.inf), ifnone(self.concurrency, math.inf)
+            h = self._hosts[host] = _HostState(*top, self._lock)
+        return h
 
-    def reserve(self, host:str)->float:
-        "Book the next start slot of `host` without waiting (the rate only); the monotonic time it is at"
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next.get(host, now))
-            self._next[host] = start + self._interval(host)
-        return start
+    def allowed(self, host:str)->tuple:
+        "`(rate, concurrency)` `host` is allowed now (`inf`: no limit)"
+        with self._lock: h = self._host(host); return h.rate, h.conc
 
-    def acquire(self, host:str)->float:
-        "Wait until a request to `host` may start; the monotonic time it was scheduled for"
-        if self.concurrency:
-            with self._lock: sem = self._sems.setdefault(host, threading.BoundedSemaphore(self.concurrency))
-            sem.acquire()
-        start = self.reserve(host)
-        if start > time.monotonic(): time.sleep(start - time.monotonic())
-        return start
+    def __repr__(self): return f"HostLimiter(rate={self.rate}, concurrency={self.concurrency})"
 
-    def release(self, host:str):
-        "A request to `host` has ended"
-        if self.concurrency: self._sems[host].release()
+# %% ../nbs/00_core.ipynb #5880bf9e
+@patch
+def enter(self:HostLimiter, host:str, block:bool=True)->bool:
+    "Take one of `host`'s slots, waiting for one when `block`; False when none is free and not `block`"
+    t0 = time.monotonic()
+    with self._lock:
+        h = self._host(host)
+        while h.inflight + 1 > max(1, h.conc):
+            if not block: return False
+            h.cond.wait(0.5)
+        h.inflight += 1
+    self._waited(time.monotonic() - t0)
+    return True
 
-    def slow_down(self, host:str, factor:float=2, seconds:float=60):
-        "Make `host`'s interval `factor` times longer for `seconds` (after a 429 or 503)"
-        with self._lock:
-            f, until = self._slow.get(host, (1, 0))
-            self._slow[host] = (min(f * factor, 64) if time.monotonic() < until else factor, time.monotonic() + seconds)
+@patch
+def leave(self:HostLimiter, host:str):
+    "Give back a slot of `host`"
+    with self._lock:
+        h = self._host(host)
+        h.inflight -= 1
+        h.cond.notify()
 
-    def wait_until(self, host:str, when:float):
-        "Start no request to `host` before the monotonic time `when` (a `Retry-After`)"
-        with self._lock: self._next[host] = max(self._next.get(host, 0), when)
+@patch
+def reserve(self:HostLimiter, host:str)->float:
+    "Book the next start slot of `host` without waiting (the rate only); the monotonic time it is at"
+    with self._lock:
+        h, now = self._host(host), time.monotonic()
+        start = max(now, h.next)
+        h.next = start + (1 / h.rate if h.rate < math.inf else 0)
+        h.starts.append(start)
+    return start
+
+# %% ../nbs/00_core.ipynb #87b70cf1
+@patch
+def _waited(self:HostLimiter, seconds:float=0.0)->float:
+    "Seconds this thread has waited for slots and start times so far (after adding `seconds`)"
+    d = self._held.__dict__
+    d['waited'] = d.get('waited', 0.0) + seconds
+    return d['waited']
+
+@patch
+def _take(self:HostLimiter, host:str):
+    "A slot of `host`, unless this thread holds one (of any host: a redirect hop rides on its first request's slot)"
+    st = self._held.__dict__.setdefault('stack', [])
+    own = not any(e for _, e in st)
+    if own: self.enter(host)
+    st.append((host, own))
+
+@patch
+def _give(self:HostLimiter):
+    "Undo the last `_take` of this thread"
+    host, own = self._held.stack.pop()
+    if own: self.leave(host)
+
+@patch
+def acquire(self:HostLimiter, host:str)->float:
+    "Wait until a request to `host` may start (a slot, unless this thread holds one, then a start time); that time"
+    self._take(host)
+    start = self.reserve(host)
+    if (wait := start - time.monotonic()) > 0: time.sleep(wait); self._waited(wait)
+    return start
+
+@patch
+def release(self:HostLimiter, host:str):
+    "A request to `host` has ended"
+    self._give()
+
+@patch
+@contextmanager
+def hold(self:HostLimiter, host:str):
+    "Keep a slot of `host` for this thread while inside (the requests it sends meanwhile use it)"
+    self._take(host)
+    try: yield
+    finally: self._give()
+
+@patch
+def pause(self:HostLimiter, seconds:float):
+    "Sleep `seconds` (a retry's wait) without keeping the slot this thread holds"
+    mine = [h for h, own in self._held.__dict__.get('stack', []) if own]
+    for h in mine: self.leave(h)
+    try: time.sleep(max(0, seconds))
+    finally:
+        for h in mine: self.enter(h)   # the time waiting for the slot again is counted by `_waited`, the sleep is not
+
+# %% ../nbs/00_core.ipynb #505b26e5
+@patch
+def answered(self:HostLimiter, host:str, status:int|None):
+    "Adapt `host`'s limits to an answer: 429/503 cut them (`decrease`), another answer raises them (`increase`)"
+    with self._lock:
+        h, now = self._host(host), time.monotonic()
+        if status in (429, 503):
+            if now - h.cut_at < self.cooldown: return
+            f = self.decrease if h.ok else self.decrease ** 2   # failing on and on: cut harder
+            h.cut_at, h.ok = now, False
+            seen = sum(1 for t in h.starts if now - 1 < t <= now)    # starts in the last second: the rate it had
+            h.rate = max(self.min_rate, min(h.rate, max(seen, self.min_rate)) * f)
+            h.conc = max(1, min(h.conc, max(h.inflight, 1)) * f)
+        elif status is not None and status < 500:
+            h.ok = True
+            top_rate, top_conc = ifnone(self.rate, math.inf), ifnone(self.concurrency, math.inf)
+            r, c = h.rate + self.increase, h.conc + self.increase
+            if h.rate < top_rate: h.rate = top_rate if r >= min(top_rate, self.free_rate) else r
+            if h.conc < top_conc: h.conc = top_conc if c >= min(top_conc, 64) else c
+            h.cond.notify()
 
 # %% ../nbs/00_core.ipynb #3a52b020
 PROJECT_URL = 'https://github.com/web2dataset/web2dataset'
@@ -662,7 +763,7 @@ class Session(requests.Session):
                  allow_private=None, limiter=None, max_redirects=10):
         super().__init__()
         store_attr('timeout,retries,backoff,max_backoff,max_retry_after,allow_private')
-        self.limiter = ifnone(limiter, HostLimiter())
+        self.limiter, self._nest = ifnone(limiter, HostLimiter()), threading.local()
         self.headers['User-Agent'] = user_agent or USER_AGENT
         self.max_redirects = max_redirects
         adapter = PinnedAdapter(pool_connections=64, pool_maxsize=256, max_retries=0)
@@ -674,8 +775,10 @@ class Session(requests.Session):
         pin_approved(request.url)   # the connection goes to these addresses: DNS is not asked a second time
         host = urlsplit(request.url).hostname or ''
         self.limiter.acquire(host)
-        try: return super().send(request, **kwargs)
+        try: r = super().send(request, **kwargs)
         finally: self.limiter.release(host)
+        self.limiter.answered(host, r.status_code)   # the host's limits follow its answers (AIMD)
+        return r
 
     def _delay(self, attempt, resp=None):
         "Seconds before retry number `attempt`: `Retry-After` if given (capped), else exponential backoff with full jitter"
@@ -683,26 +786,43 @@ class Session(requests.Session):
         if ra is not None: return min(ra, self.max_retry_after)
         return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** attempt))
 
-    def request(self, method, url, *args, **kwargs):
-        "Send a request; GET and HEAD are retried on connection errors and 429/5xx"
+    def request(self, method, url, *args, deadline_at:float|None=None, **kwargs):
+        "Send a request; GET and HEAD are retried on connection errors and 429/5xx, all before `deadline_at`"
         kwargs.setdefault('timeout', self.timeout)
-        retryable = method.upper() in ('GET', 'HEAD')
+        retryable, timeout, w0 = method.upper() in ('GET', 'HEAD'), kwargs['timeout'], self.limiter._waited()
+        end = lambda: None if deadline_at is None else deadline_at + self.limiter._waited() - w0   # queueing: not spent
+        nested, self._nest.on = getattr(self._nest, 'on', False), True   # nested: sent while sending another
+        try: return self._attempts(method, url, args, kwargs, retryable, timeout, end, nested)
+        finally: self._nest.on = nested
+
+    def _attempts(self, method, url, args, kwargs, retryable, timeout, end, nested):
+        "The attempts of `request`: a nested one keeps its slot while it waits (others may wait for what it fetches)"
         for attempt in range(self.retries + 1):
             last = attempt == self.retries or not retryable
+            if end() is not None: kwargs['timeout'] = _within(timeout, end())
             try: r = super().request(method, url, *args, **kwargs)
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
-                if last or isinstance(e.__context__, UnsafeURLError): raise
                 wait = self._delay(attempt)
+                if last or isinstance(e.__context__, UnsafeURLError) or _late(end(), wait): raise
                 logger.info("retrying %s in %.1fs after %s", url, wait, type(e).__name__)
             else:
                 if r.status_code not in RETRY_STATUSES or last: return r
-                host = urlsplit(r.url).hostname or ''
                 wait = self._delay(attempt, r)
-                if r.status_code in (429, 503): self.limiter.slow_down(host)
-                self.limiter.wait_until(host, time.monotonic() + wait)
+                if _late(end(), wait): return r
                 logger.info("retrying %s in %.1fs after HTTP %s", url, wait, r.status_code)
                 r.close()
-            time.sleep(wait)
+            if nested: time.sleep(wait)
+            else: self.limiter.pause(wait)   # this request waits without its slot: the host's others go on
+
+def _within(timeout, deadline_at:float):
+    "`timeout` (a number or a (connect, read) pair) cut to what is left before `deadline_at`"
+    left = max(0.01, deadline_at - time.monotonic())
+    if timeout is None: return left
+    return tuple(min(t, left) for t in timeout) if isinstance(timeout, tuple) else min(timeout, left)
+
+def _late(deadline_at:float|None, wait:float)->bool:
+    "Would a retry after `wait` seconds start past `deadline_at`?"
+    return deadline_at is not None and time.monotonic() + wait >= deadline_at
 
 @delegates(Session)
 def make_session(**kwargs)->Session:
@@ -764,16 +884,21 @@ def read_body(r:requests.Response, url:str,
 
 def fetch_bytes(session:requests.Session, url:str,
                 max_bytes:int=50_000_000, # refuse bodies longer than this
-                deadline:float=60, # seconds for the body, from when the (last) request was sent to the last byte
+                deadline:float=60, # seconds for the whole GET: every attempt, retry wait and the body
                 timeout:tuple|None=None, # (connect, read) seconds; the session's by default
                 headers:dict|None=None)->tuple[bytes, requests.Response]:
-    "Body and response of GET `url`; every failure raises a `DownloadError` with a short reason"
+    """Body and response of GET `url`; every failure raises a `DownloadError` with a short reason.
+    `deadline` is one budget for the whole GET, every attempt and retry wait included (not the time spent queueing
+    for the host's slot): a URL that never answers costs it once, not once per retry."""
     timeout = ifnone(timeout, getattr(session, 'timeout', (5, 20)))
+    deadline_at, ours = time.monotonic() + deadline, isinstance(session, Session)
+    w0 = session.limiter._waited() if ours else 0
     try:
-        with session.get(url, stream=True, headers=headers, timeout=timeout) as r:
+        kw = dict(deadline_at=deadline_at) if ours else {}
+        with session.get(url, stream=True, headers=headers, timeout=timeout, **kw) as r:
             if r.status_code >= 400: raise DownloadError(f'http-{r.status_code}', url, transient=r.status_code in RETRY_STATUSES)
-            start = time.monotonic() - r.elapsed.total_seconds()   # when the last attempt (after retries) was sent
-            return read_body(r, url, max_bytes, start + deadline, timeout[1]), r
+            if ours: deadline_at += session.limiter._waited() - w0   # waiting for the host's slot is not spent
+            return read_body(r, url, max_bytes, deadline_at, timeout[1]), r
     except DownloadError: raise
     except (requests.RequestException, UnsafeURLError) as e: raise _classify(e, url) from e
     except Exception as e:

@@ -23,9 +23,9 @@ from .consent import *
 
 
 # %% auto #0
-__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'HASH_TYPES', 'RESIZE_MODES', 'sniff_format', 'check_image', 'ConsentSession',
-           'BasicDownloader', 'parse_verify_hash', 'check_hash', 'resize_plan', 'apply_resize', 'check_resize_args',
-           'check_shape']
+__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS', 'sniff_format',
+           'check_image', 'ConsentSession', 'BasicDownloader', 'parse_verify_hash', 'check_hash', 'resize_plan',
+           'apply_resize', 'check_resize_args', 'check_shape', 'auto_workers']
 
 # %% ../nbs/03_downloader.ipynb #ec7d5c71
 RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
@@ -90,16 +90,6 @@ class ConsentSession(Session):
         return super().send(request, **kwargs)
 
 # %% ../nbs/03_downloader.ipynb #1d5f475f
-class _HostSlots:
-    "At most `n` downloads in flight per host (None: no cap)"
-    def __init__(self, n): self.n, self._d, self._lock = n, {}, threading.Lock()
-    def __call__(self, host):
-        if not self.n: return nullcontext()
-        s = self._d.get(host)
-        if s is None:
-            with self._lock: s = self._d.setdefault(host, threading.BoundedSemaphore(self.n))
-        return s
-
 def _has_pycurl()->bool:
     "Is pycurl (the curl client) importable?"
     import importlib.util
@@ -114,12 +104,12 @@ class BasicDownloader:
     def __init__(self, path, # dataset folder or fsspec URL (`s3://bucket/ds`...)
                  cleaners=None, # image cleaners run on each image as it arrives (names, classes or instances)
                  client:str='auto', # HTTP client: 'curl' (libcurl, `pip install "web2dataset[fast]"`), 'threads' (requests), 'auto': curl if installed
-                 threads:int=64, # downloads in flight per worker process (threads, or transfers of the curl client)
+                 threads:int|None=None, # downloads in flight per process (threads, curl transfers); None: auto
                  max_per_host:int|None=4, # downloads in flight per host (None: no cap)
                  rate_per_host:float|None=None, # request starts per second per host (None: no cap)
                  timeout:tuple=(5, 20), # connect and read timeouts, seconds
-                 deadline:float=60, # seconds for one whole download, connection to last byte
-                 retries:int=4, # retries of connection errors and 429/5xx, with backoff
+                 deadline:float=60, # seconds for one document, every attempt and retry wait included
+                 retries:int=4, # retries of connection errors and 429/5xx, with backoff, within the deadline
                  max_bytes:int=25_000_000, # refuse larger files
                  max_pixels:int=50_000_000, # refuse images with more pixels
                  min_side:int=16, # refuse images whose shorter side is smaller
@@ -144,7 +134,7 @@ class BasicDownloader:
                  quiet:bool=False, # no progress bar
                  storage_options:dict|None=None, # fsspec options of a remote folder
                 ):
-        if threads < 1: raise ValueError(f"threads must be at least 1, not {threads}")
+        if threads is not None and threads < 1: raise ValueError(f"threads must be at least 1, not {threads}")
         if client not in ('auto', 'curl', 'threads'): raise ValueError(f"client must be 'auto', 'curl' or 'threads', not {client!r}")
         if client == 'curl' and not _has_pycurl(): raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
         if max_per_host is not None and max_per_host < 1: raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
@@ -192,16 +182,17 @@ _PROCESS_STATES = {}   # token -> state: the shards of one download that a worke
 
 @patch
 def _state(self:BasicDownloader):
-    "This process's session, robots cache and host slots (made once, by the first thread that asks)"
+    "This process's session, robots cache and host limits (made once, by the first thread that asks)"
     if self._local is not None: return self._local
     with _STATE_LOCK:
         if self._local is not None: return self._local
         if self._token in _PROCESS_STATES: self._local = _PROCESS_STATES[self._token]; return self._local
         s = ConsentSession(user_agent=self.user_agent, timeout=self.timeout, retries=self.retries,
-                           allow_private=self.allow_private, limiter=HostLimiter(rate=self.rate_per_host))
+                           allow_private=self.allow_private,
+                           limiter=HostLimiter(rate=self.rate_per_host, concurrency=self.max_per_host))
         _read_env_once(s)
         s.consent = site_files(s, self.robots, self.tdmrep, self.ai_txt)
-        self._local = dict(session=s, slots=_HostSlots(self.max_per_host))
+        self._local = dict(session=s)
         if self._token:
             while len(_PROCESS_STATES) >= 4: _PROCESS_STATES.pop(next(iter(_PROCESS_STATES)))   # a long-lived worker keeps a few
             _PROCESS_STATES[self._token] = self._local
@@ -220,10 +211,11 @@ def _cleaner_list(self:BasicDownloader):
 # %% ../nbs/03_downloader.ipynb #d0250302
 @patch
 def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:
-    "Body and response of GET `url` under the host's slot, each attempt within the deadline; else a `DownloadError`"
-    st = self._state()
-    with st['slots'](urlsplit(url).hostname or ''):
-        return fetch_bytes(st['session'], url, self.max_bytes, self.deadline, timeout=(self.timeout[0], min(self.timeout[1], self.deadline)))
+    "Body and response of GET `url` under the host's slot, every attempt within the deadline; else a `DownloadError`"
+    s = self._state()['session']
+    with s.limiter.hold(urlsplit(url).hostname or ''):
+        to = (self.timeout[0], min(self.timeout[1], self.deadline))
+        return fetch_bytes(s, url, self.max_bytes, self.deadline, timeout=to)
 
 # %% ../nbs/03_downloader.ipynb #c6e5f30d
 def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, quality:int,
@@ -477,7 +469,7 @@ def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=F
     "Download `uuids` (and new Documents) with the client (`threads` threads, or the curl client's transfers); the tally of outcomes"
     if self.client_name == 'curl': return _CurlClient(self, retry_failed, strays, on_done).run(uuids)
     strays, tally, lock, errors = strays or {}, Counter(), threading.Lock(), []
-    jobs = queue.Queue(self.threads * 4)
+    jobs = queue.Queue(self.inflight * 4)
     def work():
         while (u := jobs.get()) is not None:
             if errors: continue
@@ -485,7 +477,7 @@ def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=F
             except BaseException as e: errors.append(e); continue
             with lock: _tally(tally, res)
             if on_done: on_done(res)
-    ts = [threading.Thread(target=work, daemon=True, name=f'download-{i}') for i in range(self.threads)]
+    ts = [threading.Thread(target=work, daemon=True, name=f'download-{i}') for i in range(self.inflight)]
     for t in ts: t.start()
     try:
         for u in uuids:
@@ -520,10 +512,12 @@ class _Headers:
 
 class _Transfer:
     "One GET of the curl client, from its first hop to its last attempt: an image (`doc`) or a robots.txt (`origin`)"
-    __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size', 'headers', 'too_large')
+    __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size', 'headers', 'too_large',
+                 'deadline_at', 'queued', 'last')
     def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60):
         self.doc, self.stray, self.origin, self.url, self.max_bytes, self.deadline = doc, stray, origin, url, max_bytes, deadline
         self.hops = self.attempt = 0
+        self.deadline_at = self.queued = self.last = None   # end of the budget; queued since; the last error
     def reset(self): self.buf, self.size, self.headers, self.too_large = [], 0, _Headers(), False
     def write(self, chunk:bytes):
         self.size += len(chunk)
@@ -561,9 +555,9 @@ class _CurlClient:
         self.session = dl._state()['session']   # its limiter, retry policy and robots cache are shared with the thread client
         self.limiter, self.consent = self.session.limiter, self.session.consent
         self.multi = pycurl.CurlMulti()
-        self.idle, self.busy = [self._handle() for _ in range(dl.threads)], {}   # handles; busy: handle -> transfer
+        self.idle, self.busy = [self._handle() for _ in range(dl.inflight)], {}   # handles; busy: handle -> transfer
         self.active = 0                          # documents taken from the folder and not settled yet
-        self.per_host, self.host_queue = Counter(), defaultdict(deque)   # image transfers holding / awaiting a host slot
+        self.host_queue = defaultdict(deque)     # image transfers awaiting a slot of their host
         self.timers, self.seq = [], itertools.count()   # heap of (when, n, action, transfer): rate slots, retry delays
         self.robots_wait, self.ready = {}, deque()      # transfers awaiting a consent file / a free handle
         self.tally = Counter()
@@ -583,7 +577,7 @@ class _CurlClient:
 
     def run(self, items:Iterable[str|Document])->Counter:
         "Download `items` (uuids of the folder, new Documents); the tally of outcomes"
-        it, more, cap = iter(items), True, 4 * self.dl.threads
+        it, more, cap = iter(items), True, 4 * self.dl.inflight
         try:
             while True:
                 while more and self.active < cap:      # a bounded window of documents: memory stays flat
@@ -598,10 +592,11 @@ class _CurlClient:
                     self.active += 1
                     self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes, deadline=self.dl.deadline))
                 self._fire_timers()
+                self._drain()
                 self._perform()
                 if not more and not self.active: return self.tally
                 if self.active >= cap or not more:
-                    if not (self.busy or self.timers or self.ready):
+                    if not (self.busy or self.timers or self.ready or self.host_queue):
                         raise RuntimeError("curl client: documents are waiting on nothing (a bug); the run stops, nothing is lost")
                     self._wait()
         finally: self._close()
@@ -612,6 +607,7 @@ class _CurlClient:
 
     def _go(self, t:_Transfer):
         "Check `t`'s URL (safety, then the host's consent files for images) and queue it for a slot of its host"
+        if t.deadline_at is not None and t.queued is None: t.queued = time.monotonic()   # a retry or a redirect hop
         try: check_url(t.url, self.dl.allow_private)
         except UnsafeURLError as e: return self._end(t, error=DownloadError('unsafe-url', str(e)))
         except DownloadError as e: return self._end(t, error=e)
@@ -622,25 +618,32 @@ class _CurlClient:
             if isinstance(rules, Exception): return self._end(t, error=rules)
             if why := rules.reason(t.url): return self._end(t, error=DownloadError(why, t.url))
         t.host = u.hostname or ''
-        if t.doc is not None and self.dl.max_per_host and self.per_host[t.host] >= self.dl.max_per_host:
+        if t.doc is not None and not self.limiter.enter(t.host, block=False):
             self.host_queue[t.host].append(t)
         else: self._slot(t)
 
     def _slot(self, t:_Transfer):
-        "`t` takes a slot of its host, then starts when the host's rate allows"
-        if t.doc is not None: self.per_host[t.host] += 1
+        "`t` (holding a slot of its host) starts when the host's rate allows"
         when = self.limiter.reserve(t.host)
         if when > time.monotonic() + 0.001: self._later(when, self._start, t)
         else: self._start(t)
 
     def _start(self, t:_Transfer):
         if not self.idle: self.ready.append(t); return
+        now = time.monotonic()
+        if t.deadline_at is None: t.deadline_at = now + t.deadline
+        elif t.queued is not None: t.deadline_at += now - t.queued   # queueing for a slot is not spent from the budget
+        t.queued = None
+        if (left := t.deadline_at - now) <= 0:
+            self._free(t)   # out of time before this retry could start: the error it retried ends it
+            late = DownloadError('deadline', f"{t.url}: not complete in {t.deadline:g} s", transient=True)
+            return self._end(t, error=t.last or late)
         pc, c = self.pc, self.idle.pop()
         t.reset()
         c.setopt(pc.URL, t.url)
         c.setopt(pc.WRITEFUNCTION, t.write)
         c.setopt(pc.HEADERFUNCTION, t.headers.line)
-        c.setopt(pc.TIMEOUT_MS, int(t.deadline * 1000))      # the total deadline of this attempt
+        c.setopt(pc.TIMEOUT_MS, max(1, int(left * 1000)))    # what is left of the document's deadline
         c.setopt(pc.MAXFILESIZE_LARGE, t.max_bytes)          # refused from Content-Length, before the body
         pin = _pin(t.url)
         if pin: c.setopt(pc.RESOLVE, [pin])
@@ -665,7 +668,7 @@ class _CurlClient:
             if not left: break
 
     def _wait(self):
-        wait = 1.0
+        wait = 0.05 if self.host_queue else 1.0   # slots may free up elsewhere (another client, a raised limit)
         if self.timers: wait = min(wait, max(0.0, self.timers[0][0] - time.monotonic()))
         if (ct := self.multi.timeout()) >= 0: wait = min(wait, ct / 1000)
         if self.busy: self.multi.select(wait)
@@ -677,9 +680,8 @@ class _CurlClient:
         self.multi.remove_handle(c)
         status, elapsed = c.getinfo(pc.RESPONSE_CODE) or None, c.getinfo(pc.TOTAL_TIME)
         self.idle.append(c)
-        if t.doc is not None:
-            self.per_host[t.host] -= 1
-            if q := self.host_queue.get(t.host): self._slot(q.popleft())
+        if status: self.limiter.answered(t.host, status)   # the host's limits follow its answers (AIMD)
+        self._free(t)
         if self.ready: self._start(self.ready.popleft())
         if code: err, retry = self._error(t, code, msg, status, elapsed)
         elif status in _REDIRECTS and t.headers.get('Location'):
@@ -692,11 +694,23 @@ class _CurlClient:
         else: return self._end(t, status, data=b''.join(t.buf), headers=t.headers, final_url=t.url)
         if not retry or t.attempt >= self.session.retries: return self._end(t, status, error=err)
         wait = self.session._delay(t.attempt, SimpleNamespace(headers=t.headers) if status else None)
-        if status in (429, 503): self.limiter.slow_down(t.host)
-        if status: self.limiter.wait_until(t.host, time.monotonic() + wait)
-        t.attempt += 1
+        if time.monotonic() + wait >= t.deadline_at: return self._end(t, status, error=err)   # past the deadline
+        t.attempt, t.last = t.attempt + 1, err
         logger.info("retrying %s in %.1fs after %s", t.url, wait, f'HTTP {status}' if status else msg)
         self._later(time.monotonic() + wait, self._go, t)
+
+    def _free(self, t:_Transfer):
+        "`t` gives back its host's slot; transfers waiting for one take the slots there are now"
+        if t.doc is None: return
+        self.limiter.leave(t.host)
+        self._drain(t.host)
+
+    def _drain(self, host:str|None=None):
+        "Queued transfers of `host` (all: None) take the slots free now (ours, another client's, a raised limit)"
+        for h in [host] if host is not None else list(self.host_queue):
+            q = self.host_queue.get(h)
+            while q and self.limiter.enter(h, block=False): self._slot(q.popleft())
+            if q is not None and not q: del self.host_queue[h]
 
     def _error(self, t:_Transfer, code:int, msg:str, status:int|None, elapsed:float)->tuple[DownloadError, bool]:
         "The `DownloadError` for libcurl's error `code`, and whether the request is retried"
@@ -742,6 +756,42 @@ class _CurlClient:
         for c in [*self.busy, *self.idle]: c.close()
         self.multi.close()
 
+# %% ../nbs/03_downloader.ipynb #0732872c
+import copy
+from fastcore.basics import patch
+
+# %% ../nbs/03_downloader.ipynb #da7f2148
+SMALL_JOB = 10_000   # fewer documents than this: one process
+PER_PROCESS = 5_000  # at least this many documents per worker process
+
+def _cores()->int:
+    "The cores this process may run on"
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def auto_workers(n:int|None, # documents to download (None: not known, a stream)
+                 client:str='curl', # the HTTP client: 'curl' or 'threads'
+                 cpus:int|None=None, # cores to use (None: those this process may run on)
+                )->tuple[int, int]:
+    "`(processes, transfers in flight per process)` for `n` documents on this machine: small jobs stay in one process"
+    cpus, inflight = cpus or _cores(), 128 if client == 'curl' else 64
+    if n is not None and n < SMALL_JOB: return 1, inflight
+    return max(1, min(cpus, n // PER_PROCESS if n is not None else cpus)), inflight
+
+# %% ../nbs/03_downloader.ipynb #fdfd9eae
+@patch(as_prop=True)
+def inflight(self:BasicDownloader)->int:
+    "Downloads in flight per process: `threads` if given, else what `auto_workers` chose for the last `download`"
+    return self.threads or getattr(self, '_auto_threads', None) or auto_workers(None, self.client_name)[1]
+
+@patch
+def _share(self:BasicDownloader, p:int)->BasicDownloader:
+    "A copy of this downloader for one of `p` local worker processes: its share of the per-host limits"
+    d = copy.copy(self)
+    if self.max_per_host: d.max_per_host = max(1, self.max_per_host // p)
+    if self.rate_per_host: d.rate_per_host = self.rate_per_host / p
+    return d
+
 # %% ../nbs/03_downloader.ipynb #9e805e2a
 def _new_doc(d)->Document:
     if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
@@ -769,7 +819,7 @@ def download(self:BasicDownloader,
              executor:Executor|None=None, # run shards on this executor (processes, a Dask cluster...)
              shard_size:int=1000, # documents per shard with an executor
              max_shards_in_flight:int|None=None, # default: 2 per executor worker, at least 4
-             processes:int|None=None, # run shards in this many local worker processes (None or 1: in this process)
+             processes:int|None=None, # local worker processes (1: in this process; None: `auto_workers` chooses)
              docs:Iterable[Document]|None=None, # new documents (a URL list's) to add and download in the same pass
             )->dict:
     "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
@@ -781,13 +831,20 @@ def download(self:BasicDownloader,
     self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
     self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session and robots cache
     uuids, strays = list(ds.uuids()), _strays(ds)
+    if docs is not None and not hasattr(docs, '__len__') and executor is None and processes is None:
+        docs = iter(docs); head = list(itertools.islice(docs, max(0, SMALL_JOB - len(uuids))))   # a stream: small or big job?
+        docs = head if len(head) < SMALL_JOB - len(uuids) else itertools.chain(head, docs)
     total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
     items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
-    own = None   # the local process pool `processes` asks for
+    if executor is None:
+        auto_p, self._auto_threads = auto_workers(total, self.client_name)
+        processes = processes or auto_p
+    own, runner = None, self   # the local process pool `processes` asks for; who runs the shards
     if processes and processes > 1 and executor is None:
         import concurrent.futures as cf, multiprocessing as mp
         ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
         executor = own = cf.ProcessPoolExecutor(processes, mp_context=ctx)
+        runner = self._share(processes)
         if total: shard_size = min(shard_size, max(50, math.ceil(total / (4 * processes))))   # 4 shards per process
     tally = Counter()
     bar = progress(None, total=total, desc='download', quiet=self.quiet)
@@ -809,7 +866,7 @@ def download(self:BasicDownloader,
             for shard in chunked(items, shard_size):
                 while len(pending) >= inflight: collect()
                 keys = map(_key, shard)
-                fut = executor.submit(self._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
+                fut = executor.submit(runner._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
                 pending[fut] = len(shard)
             while pending: collect()
     finally:
@@ -822,5 +879,6 @@ def download(self:BasicDownloader,
             tally['status:downloaded'] -= 1; tally['status:rejected'] += 1
             if d.reason: tally[f'reason:{d.reason}'] += 1
     stats = _stats(tally, time.monotonic() - t0)
+    if executor is None or own: stats.update(processes=processes or 1, inflight=self.inflight)   # what ran
     ds.stats = {**ds.stats, 'download': stats}
     return stats

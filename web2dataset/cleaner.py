@@ -19,11 +19,14 @@ from PIL import Image, UnidentifiedImageError
 from .core import *
 
 # %% auto #0
-__all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LICENSE_PRESETS', 'Verdict', 'Cleaner',
+__all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LOW_SHARE', 'FLAT_DEV', 'PRINT_SIDE',
+           'PRINT_GREY', 'PRINT_COLOUR', 'PRINT_LIMITS', 'LOW_THRESHOLD', 'LICENSE_PRESETS', 'Verdict', 'Cleaner',
            'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'reject', 'clean_one', 'finish_cleaners', 'phash_image',
            'phash', 'hamming', 'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set',
-           'pair_scores', 'license_kind', 'best_copy_key', 'DuplicateCleaner', 'sharpness', 'QualityCleaner',
-           'LicenseCleaner', 'ConsentCleaner']
+           'pair_scores', 'looks_flat', 'content_print', 'fingerprint', 'fingerprint_files', 'unpack_prints',
+           'print_distances', 'near_duplicates', 'draw_shape', 'draw_product', 'low_content_pictures',
+           'low_content_variants', 'low_content_eval_set', 'license_kind', 'best_copy_key', 'DuplicateCleaner',
+           'sharpness', 'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
 
 # %% ../nbs/02_cleaner.ipynb #ef799a2d
 @dataclass
@@ -207,13 +210,19 @@ _n = np.arange(_HASH_IMG)
 _DCT = np.cos(np.pi * np.arange(HASH_SIZE)[:, None] * (2 * _n[None, :] + 1) / (2 * _HASH_IMG))  # lowest 8 DCT-II rows
 _BITS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
-def phash_image(img:Image.Image, draft:int=64)->int:
-    "64-bit DCT perceptual hash of `img` (as `imagehash.phash`), decoding JPEG only at the scale the hash needs"
+def _grey_thumb(img:Image.Image, draft:int=64)->np.ndarray:
+    "The 32x32 grey image the hash is computed from, decoding JPEG only at the scale it needs"
     if draft and img.format == 'JPEG' and getattr(img, 'tile', None): img.draft('L', (draft, draft))
     g = img.convert('L')
-    g = g.resize((_HASH_IMG, _HASH_IMG), Image.LANCZOS, reducing_gap=2.0)
-    low = _DCT @ np.asarray(g, dtype=np.float64) @ _DCT.T
+    return np.asarray(g.resize((_HASH_IMG, _HASH_IMG), Image.LANCZOS, reducing_gap=2.0), dtype=np.float64)
+
+def _hash_grey(g:np.ndarray)->int:
+    low = _DCT @ g @ _DCT.T
     return int(((low > np.median(low)).ravel().astype(np.uint64) * _BITS).sum())
+
+def phash_image(img:Image.Image, draft:int=64)->int:
+    "64-bit DCT perceptual hash of `img` (as `imagehash.phash`), decoding JPEG only at the scale the hash needs"
+    return _hash_grey(_grey_thumb(img, draft))
 
 def phash(data:bytes|Image.Image)->str:
     "Perceptual hash of image bytes (or an unloaded image) as 16 hex digits"
@@ -372,10 +381,13 @@ def dedup_eval_set(n_generated:int=12, # generated pictures added to the photos
 # %% ../nbs/02_cleaner.ipynb #0b21d8d0
 def pair_scores(groups:Sequence[str], # the true group of each image
                 hashes, # their hashes
-                threshold:int)->dict:
-    "Precision, recall and F1 of the pairs within `threshold` bits against the true pairs"
+                threshold:int,
+                prints:Sequence[str]|None=None, # their content prints: score `near_duplicates` instead of the hash alone
+                low_threshold:int|None=None)->dict: # for `near_duplicates` (default `LOW_THRESHOLD`)
+    "Precision, recall and F1 of the pairs within `threshold` bits (and verified by `prints`) against the true pairs"
     g = np.asarray(groups)
-    i, j, _ = near_pairs(hashes, threshold)
+    if prints is None: i, j, _ = near_pairs(hashes, threshold)
+    else: i, j, _, _ = near_duplicates(hashes, prints, threshold, ifnone(low_threshold, LOW_THRESHOLD))
     tp = int((g[i] == g[j]).sum())
     true = sum(c * (c - 1) // 2 for c in Counter(groups).values())
     p, r = tp / max(len(i), 1), tp / max(true, 1)
@@ -384,6 +396,222 @@ def pair_scores(groups:Sequence[str], # the true group of each image
 
 # %% ../nbs/02_cleaner.ipynb #1fb24d8f
 DEFAULT_THRESHOLD = 8   # largest distance with no false pair on `dedup_eval_set` (pairs: precision 1.0, recall 0.89)
+
+# %% ../nbs/02_cleaner.ipynb #f86d26e5
+import base64
+from pathlib import Path
+
+# %% ../nbs/02_cleaner.ipynb #aee0246d
+LOW_SHARE, FLAT_DEV = 0.4, 1.5   # low-content: share of background pixels (within 10 levels), their mean deviation
+_FLAT_TOL, _INK_TOL, PRINT_SIDE, PRINT_GREY, PRINT_COLOUR = 10, 40, 512, 32, 8
+
+def _flat(a:np.ndarray, bg)->tuple[float, float]:
+    "Share of the pixels within `_FLAT_TOL` of `bg`, and their mean deviation"
+    d = np.abs(a.astype(np.float32) - bg)
+    if d.ndim == 3: d = d.max(2)
+    f = d <= _FLAT_TOL
+    return float(f.mean()), float(d[f].mean()) if f.any() else 255.
+
+def _border(a:np.ndarray): return np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]), 0)
+
+def looks_flat(g:np.ndarray)->bool:
+    "Might the image of this 32x32 grey thumbnail be low-content? (cheap filter before `content_print`)"
+    share, dev = _flat(g, _border(g))
+    return share >= 0.3 and dev <= 3   # looser than the print's test: the 32x32 image blurs edges
+
+def _edges(p:np.ndarray)->tuple[float, float]:
+    "Sub-pixel start and end of the content along one axis, from its coverage profile (0..1 per row)"
+    full = np.flatnonzero(p >= 0.9)
+    if not len(full): full = np.flatnonzero(p == p.max())
+    a0, a1 = full[0], full[-1] + 1
+    return a0 - p[:a0].sum(), a1 + p[a1:].sum()
+
+# %% ../nbs/02_cleaner.ipynb #90c040e7
+def content_print(img:Image.Image)->str:
+    "Content print of a low-content image (base64), or '' when `img` is not low-content"
+    if img.format == 'JPEG' and getattr(img, 'tile', None): img.draft('RGB', (2 * PRINT_SIDE, 2 * PRINT_SIDE))
+    im = img.convert('RGB'); im.thumbnail((PRINT_SIDE, PRINT_SIDE), Image.BOX)
+    a = np.asarray(im).astype(np.float32)
+    bg = _border(a)
+    share, dev = _flat(a, bg)
+    if share < LOW_SHARE or dev > FLAT_DEV: return ''
+    d = np.abs(a - bg).max(2); ink = d > _INK_TOL
+    h, w = ink.shape
+    if ink.any():
+        cov = np.clip(d / max(np.percentile(d[ink], 90), _INK_TOL), 0, 1) * (d > _INK_TOL / 2)
+        (y0, y1), (x0, x1) = _edges(cov.max(1)), _edges(cov.max(0))
+    else: y0, y1, x0, x1 = 0, h, 0, w
+    box = (x0, y0, x1, y1)
+    g = im.convert('L').resize((PRINT_GREY, PRINT_GREY), Image.BILINEAR, box=box)
+    c = im.resize((PRINT_COLOUR, PRINT_COLOUR), Image.BOX, box=box)
+    head = np.array([round(255 * share), round(dev * 100)], np.uint8).tobytes()
+    place = np.round(np.clip([x0 / w, y0 / h, x1 / w, y1 / h], 0, 1) * 65535).astype('<u2').tobytes()
+    return base64.b64encode(head + place + np.asarray(g).tobytes() + np.asarray(c).tobytes()).decode()
+
+# %% ../nbs/02_cleaner.ipynb #53a1ddb6
+def fingerprint(data:bytes)->tuple[str, str]:
+    "Perceptual hash (16 hex digits) and content print ('' for an image that is not low-content) of image bytes"
+    g = _grey_thumb(Image.open(io.BytesIO(data)))
+    return f'{_hash_grey(g):016x}', content_print(Image.open(io.BytesIO(data))) if looks_flat(g) else ''
+
+def _fingerprint_file(f)->tuple[str, str]|None:
+    try:
+        with open(f, 'rb') as fp: return fingerprint(fp.read())
+    except Exception as e:
+        logger.warning("cannot hash %s: %s", f, e)
+        return None
+
+def fingerprint_files(files:Iterable, # local paths
+                      workers:int|None=None, # threads (default: CPU count)
+                      quiet:bool=True)->list[tuple[str, str]|None]:
+    "`fingerprint` of image files, in parallel; `None` for files that cannot be read"
+    files = list(files)
+    with cf.ThreadPoolExecutor(ifnone(workers, os.cpu_count() or 2)) as ex:
+        return list(progress(ex.map(_fingerprint_file, files), total=len(files), desc='hashing', quiet=quiet))
+
+# %% ../nbs/02_cleaner.ipynb #e75fb145
+_NG, _NC = PRINT_GREY ** 2, 3 * PRINT_COLOUR ** 2
+PRINT_LIMITS = dict(place=0.04, size=0.1, aspect=0.08, shape=0.035, colour=0.05)
+_GAINS = np.linspace(0.8, 1.25, 19, dtype=np.float32)
+
+def unpack_prints(prints:Sequence[str|None])->tuple:
+    "`(has, box, grey, colour)` arrays of encoded prints ('' or None: no print)"
+    n = len(prints); raw = np.zeros((n, 10 + _NG + _NC), np.uint8); has = np.zeros(n, bool)
+    for k, p in enumerate(prints):
+        if not p: continue
+        b = np.frombuffer(base64.b64decode(p), np.uint8)
+        if len(b) != raw.shape[1]: raise ValueError(f"not a content print: {p[:20]!r}...")
+        raw[k], has[k] = b, True
+    box = raw[:, 2:10].copy().view('<u2').astype(np.float32) / 65535
+    return has, box, raw[:, 10:10 + _NG].astype(np.float32), raw[:, 10 + _NG:].astype(np.float32)
+
+def print_distances(P:tuple, Q:tuple)->tuple[np.ndarray, dict]:
+    "Print distance of each pair of rows of `P` and `Q` (1 = at the limit), and each measure"
+    (_, bp, gp, cp), (_, bq, gq, cq) = P[:4], Q[:4]
+    wp, wq = np.maximum(bp[:, 2:] - bp[:, :2], 1e-4), np.maximum(bq[:, 2:] - bq[:, :2], 1e-4)
+    r = np.log(wp / wq)
+    err = np.stack([np.abs(cp - np.clip(cq * g, 0, 255)).mean(1) for g in _GAINS])
+    k = err.argmin(0)
+    m = dict(place=np.abs(bp - bq).max(1), size=np.abs(r).max(1), aspect=np.abs(r[:, 0] - r[:, 1]),
+             shape=np.abs(gp - np.clip(gq * _GAINS[k][:, None], 0, 255)).mean(1) / 255, colour=err[k, np.arange(len(k))] / 255)
+    return np.max([m[x] / PRINT_LIMITS[x] for x in PRINT_LIMITS], 0), m
+
+# %% ../nbs/02_cleaner.ipynb #e3aad5f7
+LOW_THRESHOLD = 12   # hash distance within which low-content images are candidates (then verified by their prints)
+
+def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
+                    prints:Sequence[str|None], # their content prints ('' or None for images that are not low-content)
+                    threshold:int=DEFAULT_THRESHOLD, # largest hash distance
+                    low_threshold:int=LOW_THRESHOLD, # largest hash distance between two low-content images
+                    other=None, other_prints=None, # when given, pairs (i in hashes, j in other)
+                    workers:int|None=None)->tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    "Pairs `(i, j, hash distance, print distance)` that are near-duplicates (print distance NaN for two photos)"
+    q = as_hashes(hashes); h = q if other is None else as_hashes(other)
+    P = unpack_prints(list(prints)); Q = P if other is None else unpack_prints(list(other_prints))
+    if len(P[0]) != len(q) or len(Q[0]) != len(h): raise ValueError("one print per hash is needed ('' for none)")
+    i, j, d = near_pairs(q, threshold, other=other, workers=workers)
+    lp, lq = np.flatnonzero(P[0]), np.flatnonzero(Q[0])
+    if low_threshold > threshold and len(lp) and len(lq):
+        a, b, e = near_pairs(q[lp], low_threshold, other=None if other is None else h[lq], workers=workers)
+        i, j, d = np.concatenate([i, lp[a]]), np.concatenate([j, (lp if other is None else lq)[b]]), np.concatenate([d, e])
+        _, first = np.unique(i * len(h) + j, return_index=True)
+        i, j, d = i[first], j[first], d[first]
+    pd = np.full(len(i), np.nan, np.float32)
+    both = np.flatnonzero(P[0][i] & Q[0][j])
+    if len(both): pd[both] = print_distances(tuple(x[i[both]] for x in P), tuple(x[j[both]] for x in Q))[0]
+    ok = ~(P[0][i] | Q[0][j]) | (pd <= 1)
+    return i[ok], j[ok], d[ok], pd[ok]
+
+# %% ../nbs/02_cleaner.ipynb #711997c3
+_COLOURS = [(220, 30, 30), (30, 90, 220), (20, 150, 60), (250, 160, 0), (130, 40, 170), (20, 20, 20), (0, 170, 190), (230, 80, 150)]
+_SHAPES = ('circle', 'square', 'triangle', 'star', 'bar', 'ring', 'cross', 'diamond', 'hexagon')
+
+def _fonts()->list:
+    "Font makers `size -> font`: Pillow's own, then DejaVu when installed"
+    from PIL import ImageFont
+    fs = [lambda s: ImageFont.load_default(size=s)]
+    for n in ('DejaVuSans-Bold.ttf', 'DejaVuSerif.ttf'):
+        p = Path('/usr/share/fonts/truetype/dejavu')/n
+        if p.exists(): fs.append(lambda s, p=p: ImageFont.truetype(str(p), s))
+    return fs
+
+def draw_shape(kind:str, colour:tuple, cx:int, cy:int, r:int, size=(400, 300))->Image.Image:
+    "A flat `kind` of `_SHAPES` of radius `r` centred at `(cx, cy)` on white"
+    from PIL import ImageDraw
+    im = Image.new('RGB', size, (255, 255, 255)); d = ImageDraw.Draw(im)
+    box, q = [cx - r, cy - r, cx + r, cy + r], r // 4
+    if kind == 'circle': d.ellipse(box, fill=colour)
+    elif kind == 'square': d.rectangle(box, fill=colour)
+    elif kind == 'ring': d.ellipse(box, outline=colour, width=max(3, q))
+    elif kind in ('bar', 'cross'):
+        d.rectangle([cx - r, cy - q, cx + r, cy + q], fill=colour)
+        if kind == 'cross': d.rectangle([cx - q, cy - r, cx + q, cy + r], fill=colour)
+    elif kind == 'star':
+        d.polygon([(cx + (r if k % 2 == 0 else .45 * r) * math.cos(math.radians(-90 + 36 * k)),
+                    cy + (r if k % 2 == 0 else .45 * r) * math.sin(math.radians(-90 + 36 * k))) for k in range(10)], fill=colour)
+    else:
+        n, a0 = dict(triangle=(3, -90), diamond=(4, 0), hexagon=(6, 0))[kind]
+        d.polygon([(cx + r * math.cos(math.radians(a0 + 360 * k / n)), cy + r * math.sin(math.radians(a0 + 360 * k / n))) for k in range(n)], fill=colour)
+    return im
+
+# %% ../nbs/02_cleaner.ipynb #1be94d1a
+def draw_product(kind:str, colour:tuple, size:int=400)->Image.Image:
+    "A shaded `bottle`, `mug` or `box` with a soft shadow on white"
+    from PIL import ImageDraw, ImageFilter
+    im, x = Image.new('RGB', (size, size), (255, 255, 255)), size // 2
+    sh = Image.new('L', im.size, 0); ImageDraw.Draw(sh).ellipse([x - 90, 330, x + 90, 360], fill=90)
+    im.paste((200, 200, 200), (0, 0), sh.filter(ImageFilter.GaussianBlur(8)))
+    m = Image.new('L', im.size, 0); d = ImageDraw.Draw(m)
+    if kind == 'bottle': d.rounded_rectangle([x - 50, 130, x + 50, 345], 25, fill=255); d.rectangle([x - 18, 60, x + 18, 140], fill=255)
+    elif kind == 'mug': d.rounded_rectangle([x - 70, 170, x + 50, 345], 10, fill=255); d.ellipse([x + 30, 210, x + 100, 290], outline=255, width=14)
+    else: d.rectangle([x - 80, 120, x + 80, 345], fill=255)
+    xs = np.linspace(-1, 1, size)[None, :, None]
+    shade = np.clip(np.array(colour)[None, None, :] * (1.15 - 0.35 * np.abs(xs - 0.2)), 0, 255) * np.ones((size, 1, 1))
+    im.paste(Image.fromarray(shade.astype(np.uint8)), (0, 0), m)
+    return im
+
+def _logo(k:int, font)->Image.Image:
+    "A flat two-colour logo: a disc or rounded square with a letter and a bar"
+    from PIL import ImageDraw
+    im = Image.new('RGB', (300, 300), (255, 255, 255)); d = ImageDraw.Draw(im)
+    if k % 2: d.ellipse([40, 40, 260, 260], fill=_COLOURS[k])
+    else: d.rounded_rectangle([40, 40, 260, 260], 30, fill=_COLOURS[k])
+    d.text((150, 150), 'WXYZ'[k // 2], fill=(255, 255, 255), font=font(150), anchor='mm')
+    d.rectangle([40, 250, 260, 262], fill=_COLOURS[(k + 3) % 8])
+    return im
+
+# %% ../nbs/02_cleaner.ipynb #90fa6713
+def low_content_pictures()->list[tuple[str, Image.Image]]:
+    "72 distinct low-content pictures: shapes, glyphs and words, flat logos, products on white"
+    from PIL import ImageDraw
+    out, fonts = [], _fonts()
+    for k, kind in enumerate(_SHAPES):
+        for v, (cx, cy) in enumerate([(200, 150), (110, 90), (290, 200), (150, 210)]):
+            r = min([30, 55, 80, 110][(k + v) % 4], cx - 5, cy - 5, 395 - cx, 295 - cy)
+            out.append((f'shape-{kind}-{v}', draw_shape(kind, _COLOURS[(k + 3 * v) % 8], cx, cy, r)))
+    out += [(f'six-{kind}', draw_shape(kind, c, 200, 150, 90)) for kind, c in zip(('circle', 'square', 'triangle', 'star', 'bar', 'diamond'), _COLOURS[5:] + _COLOURS)]
+    out += [(f'disc-{k}', draw_shape('circle', c, 200, 150, 70)) for k, c in enumerate(_COLOURS[:4])]
+    for k, s in enumerate(['A', 'B', 'R', '7', 'cat', 'car', 'dog', 'SALE', 'OK', 'New!', 'web', 'wed']):
+        im = Image.new('RGB', (400, 300), (255, 255, 255))
+        ImageDraw.Draw(im).text((60 + 10 * (k % 3), 60 + 15 * (k % 4)), s, fill=_COLOURS[k % 8], font=fonts[k % len(fonts)](120 if len(s) < 3 else 80))
+        out.append((f'text-{s}', im))
+    out += [(f'logo-{k}', _logo(k, fonts[0])) for k in range(8)]
+    out += [(f'product-{kind}-{k}', draw_product(kind, c)) for k, (kind, c) in enumerate(
+        [('bottle', (30, 120, 40)), ('bottle', (160, 30, 30)), ('mug', (30, 60, 160)), ('mug', (230, 200, 40)), ('box', (200, 100, 20)), ('box', (90, 90, 90))])]
+    return out
+
+def low_content_variants(img:Image.Image)->dict[str, bytes]:
+    "Encoded edited copies of a low-content picture: half size, JPEG, 3% crop, 10% brighter and darker"
+    from PIL import ImageEnhance
+    w, h = img.size; cw, ch = int(w * .03), int(h * .03)
+    return dict(resize=_encode(img.resize((w // 2, h // 2), Image.BILINEAR), 'PNG'), jpeg=_encode(img, quality=30),
+                crop=_encode(img.crop((cw, ch, w - cw, h - ch)), 'PNG'), bright=_encode(ImageEnhance.Brightness(img).enhance(1.1), 'PNG'),
+                dark=_encode(ImageEnhance.Brightness(img).enhance(0.9), 'PNG'))
+
+def low_content_eval_set()->list[tuple[str, str, bytes]]:
+    "`(group, variant, bytes)` of the low-content pictures (PNG) and their edited copies; groups start with 'low-'"
+    return [x for g, im in low_content_pictures() for x in
+            [(f'low-{g}', 'original', _encode(im, 'PNG'))] + [(f'low-{g}', k, b) for k, b in low_content_variants(im).items()]]
 
 # %% ../nbs/02_cleaner.ipynb #8f53d6b7
 def license_kind(lic:str|None)->str:
@@ -409,8 +637,10 @@ class DuplicateCleaner(MetadataCleaner, ImageCleaner):
     def __init__(self, threshold:int=DEFAULT_THRESHOLD, # largest Hamming distance between near-duplicates (bits of 64)
                  against:str|Path|Dataset|None=None, # a folder (test set) whose copies are rejected
                  per_label:bool=False, # compare only documents with the same label
-                 workers:int|None=None): # threads for hashing and search
-        if not (isinstance(threshold, int) and 0 <= threshold <= 32): raise ValueError(f"threshold must be an int between 0 and 32, not {threshold!r}")
+                 workers:int|None=None, # threads for hashing and search
+                 low_threshold:int=LOW_THRESHOLD): # largest distance between low-content images (verified by their prints)
+        for k, v in (('threshold', threshold), ('low_threshold', low_threshold)):
+            if not (isinstance(v, int) and 0 <= v <= 32): raise ValueError(f"{k} must be an int between 0 and 32, not {v!r}")
         if against is not None and not isinstance(against, Dataset) and not Path(against).is_dir():
             raise ValueError(f"against={str(against)!r} is not a folder")
         store_attr()
@@ -447,27 +677,34 @@ def clean_docs(self:DuplicateCleaner, docs:Iterable[Document])->tuple[list[Docum
 # %% ../nbs/02_cleaner.ipynb #14561ab4
 @patch
 def check_image(self:DuplicateCleaner, doc:Document, data:bytes, img:Image.Image)->Verdict:
-    "Keep; record `sha256`, `phash` and the size when missing"
+    "Keep; record `sha256`, `phash`, the content print (`extra['cprint']`) and the size when missing"
     ch = {}
     if not doc.sha256: ch['sha256'] = hashlib.sha256(data).hexdigest()
-    if not doc.phash: ch['phash'] = phash(data)
+    if not doc.phash or 'cprint' not in doc.extra:
+        h, p = fingerprint(data)
+        ch.update(phash=doc.phash or h, extra={'cprint': p})
     if doc.width is None or doc.height is None: ch['width'], ch['height'] = img.size
     return Verdict(True, changes=ch)
 
 # %% ../nbs/02_cleaner.ipynb #9029873c
+def _hashed(doc)->bool: return bool(doc.phash and doc.sha256) and 'cprint' in doc.extra
+
 def _hash_doc(ds, doc):
-    "`doc` with `sha256` and `phash` filled in from its image (unchanged if it cannot be read)"
+    "`doc` with `sha256`, `phash` and content print filled in from its image (unchanged if it cannot be read)"
     try: data = ds.read_image(doc)
     except Exception as e:
         logger.warning("cannot read the image of %s: %s", doc.uuid, e); return doc
-    try: return dataclasses.replace(doc, sha256=doc.sha256 or hashlib.sha256(data).hexdigest(), phash=doc.phash or phash(data))
+    try:
+        h, p = fingerprint(data)
+        return dataclasses.replace(doc, sha256=doc.sha256 or hashlib.sha256(data).hexdigest(), phash=doc.phash or h,
+                                   extra={**doc.extra, 'cprint': p})
     except Exception as e:
         logger.warning("cannot hash the image of %s: %s", doc.uuid, e); return doc
 
 @patch
 def _hash_missing(self:DuplicateCleaner, ds:Dataset, docs:list, quiet=True, store=True)->list:
     "`docs` with hashes filled in, written back to `ds` when `store`"
-    todo = [k for k, d in enumerate(docs) if not (d.phash and d.sha256) and d.file]
+    todo = [k for k, d in enumerate(docs) if not _hashed(d) and d.file]
     if not todo: return docs
     docs = list(docs)
     with cf.ThreadPoolExecutor(ifnone(self.workers, os.cpu_count() or 2)) as ex:
@@ -478,7 +715,7 @@ def _hash_missing(self:DuplicateCleaner, ds:Dataset, docs:list, quiet=True, stor
 
 @patch
 def _against_index(self:DuplicateCleaner)->tuple:
-    "Names, sha256s, phashes and normalised URLs of the `against` folder (computed once)"
+    "Names, sha256s, phashes, prints and normalised URLs of the `against` folder (computed once)"
     if self._against is not None: return self._against
     a = self.against
     root = Path(a.path) if isinstance(a, Dataset) else Path(a)
@@ -486,46 +723,53 @@ def _against_index(self:DuplicateCleaner)->tuple:
         ads = a if isinstance(a, Dataset) else Dataset(root, create=False)
         docs = self._hash_missing(ads, [d for d in ads.docs() if d.file or d.image_url], store=False)
         names = [d.uuid for d in docs]
-        shas, hs = [d.sha256 for d in docs], [d.phash for d in docs]
+        shas, hs, ps = [d.sha256 for d in docs], [d.phash for d in docs], [d.extra.get('cprint') for d in docs]
         urls = {normalize_url(d.image_url): d.uuid for d in docs}
     else:
         files = sorted(p for p in root.rglob('*') if p.suffix.lower() in _IMG_EXT and p.is_file())
         names = [str(p.relative_to(root)) for p in files]
         shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
-        hs, urls = phash_files(files, self.workers), {}
+        fps, urls = fingerprint_files(files, self.workers), {}
+        hs, ps = [f and f[0] for f in fps], [f and f[1] for f in fps]
     ok = [k for k, h in enumerate(hs) if h]
-    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]), urls)
+    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]), urls,
+                     [ps[k] for k in ok])
     return self._against
 
 # %% ../nbs/02_cleaner.ipynb #d188db8c
+def _measures(d:int, p:float)->str:
+    "The two measures of a near-duplicate pair for the log: hash distance, and print distance when verified"
+    return f"distance {d}" if p != p else f"distance {d}, print {p:.2f}"
+
 @patch
 def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Document, Verdict]]:
     "Exact copies and near-duplicates among the downloaded images (and of `against`); all but the best of each group"
     docs = [d for d in self._hash_missing(ds, list(ds.docs(status='downloaded')), quiet) if d.phash]
-    out, t = [], self.threshold
+    out, t, tl = [], self.threshold, self.low_threshold
     if self.against is not None and docs:
-        names, shas, ah, _ = self._against_index()
+        names, shas, ah, _, aps = self._against_index()
         hit = {}
-        i, j, d = near_pairs([x.phash for x in docs], t, other=ah, workers=self.workers)
-        for a, b, dd in sorted(zip(i.tolist(), j.tolist(), d.tolist()), key=lambda x: -x[2]): hit[a] = f"near-duplicate of {names[b]} in {self.against} (distance {dd})", dd
+        i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, other=ah, other_prints=aps,
+                                      workers=self.workers)
+        for a, b, dd, pp in sorted(zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()), key=lambda x: -x[2]):
+            hit[a] = f"near-duplicate of {names[b]} in {self.against} ({_measures(dd, pp)})", dd
         for a, x in enumerate(docs):
             if x.sha256 in shas: hit[a] = f"exact copy of {shas[x.sha256]} in {self.against}", 0
         out += [(docs[a], Verdict(False, why, score=dd)) for a, (why, dd) in sorted(hit.items())]
         docs = [x for a, x in enumerate(docs) if a not in hit]
     nb = [[] for _ in docs]
-    i, j, d = near_pairs([x.phash for x in docs], t, workers=self.workers)
-    for a, b, dd in zip(i.tolist(), j.tolist(), d.tolist()): nb[a].append((dd, b)); nb[b].append((dd, a))
+    i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, workers=self.workers)
+    for a, b, dd, pp in zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()): nb[a].append((dd, pp, b)); nb[b].append((dd, pp, a))
     by_sha = {}
     for a, x in enumerate(docs): by_sha.setdefault(x.sha256, []).append(a)
     for g in by_sha.values():
-        for a, b in itertools.combinations(g, 2): nb[a].append((-1, b)); nb[b].append((-1, a))   # -1: same bytes
+        for a, b in itertools.combinations(g, 2): nb[a].append((-1, 0., b)); nb[b].append((-1, 0., a))   # -1: same bytes
     kept = set()
     for a in sorted(range(len(docs)), key=lambda a: best_copy_key(docs[a])):
-        if self.per_label: close = [(dd, b) for dd, b in nb[a] if b in kept and docs[b].label == docs[a].label]
-        else: close = [(dd, b) for dd, b in nb[a] if b in kept]
+        close = [(dd, pp, b) for dd, pp, b in nb[a] if b in kept and (not self.per_label or docs[b].label == docs[a].label)]
         if not close: kept.add(a); continue
-        dd, b = min(close)
-        why = f"exact copy of {docs[b].uuid}" if dd < 0 else f"near-duplicate of {docs[b].uuid} (distance {dd})"
+        dd, pp, b = min(close, key=lambda x: (x[0], 0 if x[1] != x[1] else x[1], x[2]))
+        why = f"exact copy of {docs[b].uuid}" if dd < 0 else f"near-duplicate of {docs[b].uuid} ({_measures(dd, pp)})"
         out.append((docs[a], Verdict(False, why, score=max(dd, 0))))
     return out
 

@@ -26,7 +26,7 @@ __all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 
            'pair_scores', 'looks_flat', 'content_print', 'fingerprint', 'fingerprint_files', 'unpack_prints',
            'print_distances', 'near_duplicates', 'draw_shape', 'draw_product', 'low_content_pictures',
            'low_content_variants', 'low_content_eval_set', 'license_kind', 'best_copy_key', 'DuplicateCleaner',
-           'sharpness', 'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
+           'folder_scores', 'sharpness', 'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
 
 # %% ../nbs/02_cleaner.ipynb #ef799a2d
 @dataclass
@@ -580,7 +580,7 @@ def _logo(k:int, font)->Image.Image:
     d.rectangle([40, 250, 260, 262], fill=_COLOURS[(k + 3) % 8])
     return im
 
-# %% ../nbs/02_cleaner.ipynb #90fa6713
+# %% ../nbs/02_cleaner.ipynb #0ed9e504
 def low_content_pictures()->list[tuple[str, Image.Image]]:
     "72 distinct low-content pictures: shapes, glyphs and words, flat logos, products on white"
     from PIL import ImageDraw
@@ -589,8 +589,8 @@ def low_content_pictures()->list[tuple[str, Image.Image]]:
         for v, (cx, cy) in enumerate([(200, 150), (110, 90), (290, 200), (150, 210)]):
             r = min([30, 55, 80, 110][(k + v) % 4], cx - 5, cy - 5, 395 - cx, 295 - cy)
             out.append((f'shape-{kind}-{v}', draw_shape(kind, _COLOURS[(k + 3 * v) % 8], cx, cy, r)))
-    out += [(f'six-{kind}', draw_shape(kind, c, 200, 150, 90)) for kind, c in zip(('circle', 'square', 'triangle', 'star', 'bar', 'diamond'), _COLOURS[5:] + _COLOURS)]
-    out += [(f'disc-{k}', draw_shape('circle', c, 200, 150, 70)) for k, c in enumerate(_COLOURS[:4])]
+    out += [(f'six-{kind}', draw_shape(kind, c, 110, 90, 40)) for kind, c in zip(('circle', 'square', 'triangle', 'star', 'bar', 'diamond'), _COLOURS[5:] + _COLOURS)]
+    out += [(f'disc-{k}', draw_shape('circle', c, 290, 200, 35)) for k, c in enumerate(_COLOURS[:4])]
     for k, s in enumerate(['A', 'B', 'R', '7', 'cat', 'car', 'dog', 'SALE', 'OK', 'New!', 'web', 'wed']):
         im = Image.new('RGB', (400, 300), (255, 255, 255))
         ImageDraw.Draw(im).text((60 + 10 * (k % 3), 60 + 15 * (k % 4)), s, fill=_COLOURS[k % 8], font=fonts[k % len(fonts)](120 if len(s) < 3 else 80))
@@ -772,6 +772,15 @@ def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Docu
         why = f"exact copy of {docs[b].uuid}" if dd < 0 else f"near-duplicate of {docs[b].uuid} ({_measures(dd, pp)})"
         out.append((docs[a], Verdict(False, why, score=max(dd, 0))))
     return out
+
+# %% ../nbs/02_cleaner.ipynb #8c5d2e9c
+def folder_scores(ds:Dataset, group_of:dict)->dict:
+    "Precision and recall of the rejections logged in `ds` against the true group of each uuid"
+    rej = [l for l in ds.log() if l['cleaner'] == 'dedup' and l['uuid'] in group_of]
+    right = sum(group_of[l['uuid']] == group_of.get(l['reason'].split(' of ')[1].split()[0]) for l in rej)
+    redundant = len(group_of) - len(set(group_of.values()))
+    return dict(rejected=len(rej), right=right, redundant=redundant, precision=round(right / max(len(rej), 1), 4),
+                recall=round(right / max(redundant, 1), 4))
 
 # %% ../nbs/02_cleaner.ipynb #4343a6b9
 def sharpness(gray:np.ndarray)->float:

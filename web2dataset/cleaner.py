@@ -469,34 +469,34 @@ def fingerprint_files(files:Iterable, # local paths
     with cf.ThreadPoolExecutor(ifnone(workers, os.cpu_count() or 2)) as ex:
         return list(progress(ex.map(_fingerprint_file, files), total=len(files), desc='hashing', quiet=quiet))
 
-# %% ../nbs/02_cleaner.ipynb #e75fb145
+# %% ../nbs/02_cleaner.ipynb #43851ba8
 _NG, _NC = PRINT_GREY ** 2, 3 * PRINT_COLOUR ** 2
 PRINT_LIMITS = dict(place=0.04, size=0.1, aspect=0.08, shape=0.035, colour=0.05)
 _GAINS = np.linspace(0.8, 1.25, 19, dtype=np.float32)
 
 def unpack_prints(prints:Sequence[str|None])->tuple:
-    "`(has, box, grey, colour)` arrays of encoded prints ('' or None: no print)"
-    n = len(prints); raw = np.zeros((n, 10 + _NG + _NC), np.uint8); has = np.zeros(n, bool)
+    "`(row, box, grey, colour)`: each print's row in the arrays (-1: no print, for '' or None), and the arrays"
+    row, raws, size = np.full(len(prints), -1, np.int64), [], 10 + _NG + _NC
     for k, p in enumerate(prints):
         if not p: continue
         b = np.frombuffer(base64.b64decode(p), np.uint8)
-        if len(b) != raw.shape[1]: raise ValueError(f"not a content print: {p[:20]!r}...")
-        raw[k], has[k] = b, True
-    box = raw[:, 2:10].copy().view('<u2').astype(np.float32) / 65535
-    return has, box, raw[:, 10:10 + _NG].astype(np.float32), raw[:, 10 + _NG:].astype(np.float32)
+        if len(b) != size: raise ValueError(f"not a content print: {p[:20]!r}...")
+        row[k] = len(raws); raws.append(b)
+    raw = np.stack(raws) if raws else np.zeros((0, size), np.uint8)
+    return row, raw[:, 2:10].copy().view('<u2').astype(np.float32) / 65535, raw[:, 10:10 + _NG], raw[:, 10 + _NG:]
 
-def print_distances(P:tuple, Q:tuple)->tuple[np.ndarray, dict]:
-    "Print distance of each pair of rows of `P` and `Q` (1 = at the limit), and each measure"
-    (_, bp, gp, cp), (_, bq, gq, cq) = P[:4], Q[:4]
-    wp, wq = np.maximum(bp[:, 2:] - bp[:, :2], 1e-4), np.maximum(bq[:, 2:] - bq[:, :2], 1e-4)
-    r = np.log(wp / wq)
+def print_distances(P:tuple, Q:tuple, a:np.ndarray, b:np.ndarray)->tuple[np.ndarray, dict]:
+    "Print distance between rows `a` of `P` and rows `b` of `Q` (1 = at the limit), and each measure"
+    bp, bq = P[1][a], Q[1][b]
+    (gp, gq), (cp, cq) = [(X[k][a].astype(np.float32), Y[k][b].astype(np.float32)) for X, Y in ((P, Q),) for k in (2, 3)]
+    r = np.log(np.maximum(bp[:, 2:] - bp[:, :2], 1e-4) / np.maximum(bq[:, 2:] - bq[:, :2], 1e-4))
     err = np.stack([np.abs(cp - np.clip(cq * g, 0, 255)).mean(1) for g in _GAINS])
     k = err.argmin(0)
     m = dict(place=np.abs(bp - bq).max(1), size=np.abs(r).max(1), aspect=np.abs(r[:, 0] - r[:, 1]),
              shape=np.abs(gp - np.clip(gq * _GAINS[k][:, None], 0, 255)).mean(1) / 255, colour=err[k, np.arange(len(k))] / 255)
     return np.max([m[x] / PRINT_LIMITS[x] for x in PRINT_LIMITS], 0), m
 
-# %% ../nbs/02_cleaner.ipynb #e3aad5f7
+# %% ../nbs/02_cleaner.ipynb #fd1b3ab8
 LOW_THRESHOLD = 12   # hash distance within which low-content images are candidates (then verified by their prints)
 
 def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
@@ -510,16 +510,18 @@ def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
     P = unpack_prints(list(prints)); Q = P if other is None else unpack_prints(list(other_prints))
     if len(P[0]) != len(q) or len(Q[0]) != len(h): raise ValueError("one print per hash is needed ('' for none)")
     i, j, d = near_pairs(q, threshold, other=other, workers=workers)
-    lp, lq = np.flatnonzero(P[0]), np.flatnonzero(Q[0])
+    lp, lq = np.flatnonzero(P[0] >= 0), np.flatnonzero(Q[0] >= 0)
     if low_threshold > threshold and len(lp) and len(lq):
         a, b, e = near_pairs(q[lp], low_threshold, other=None if other is None else h[lq], workers=workers)
         i, j, d = np.concatenate([i, lp[a]]), np.concatenate([j, (lp if other is None else lq)[b]]), np.concatenate([d, e])
         _, first = np.unique(i * len(h) + j, return_index=True)
         i, j, d = i[first], j[first], d[first]
     pd = np.full(len(i), np.nan, np.float32)
-    both = np.flatnonzero(P[0][i] & Q[0][j])
-    if len(both): pd[both] = print_distances(tuple(x[i[both]] for x in P), tuple(x[j[both]] for x in Q))[0]
-    ok = ~(P[0][i] | Q[0][j]) | (pd <= 1)
+    a, b = P[0][i], Q[0][j]
+    both = np.flatnonzero((a >= 0) & (b >= 0))
+    for c in range(0, len(both), 1 << 14):   # in chunks: a pair of prints takes 5 kB as floats
+        k = both[c:c + (1 << 14)]; pd[k] = print_distances(P, Q, a[k], b[k])[0]
+    ok = ((a < 0) & (b < 0)) | (pd <= 1)
     return i[ok], j[ok], d[ok], pd[ok]
 
 # %% ../nbs/02_cleaner.ipynb #711997c3

@@ -20,13 +20,13 @@ from .core import *
 
 # %% auto #0
 __all__ = ['KEEP', 'cleaners', 'HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LOW_SHARE', 'FLAT_DEV', 'PRINT_SIDE',
-           'PRINT_GREY', 'PRINT_COLOUR', 'PRINT_LIMITS', 'LOW_THRESHOLD', 'LICENSE_PRESETS', 'Verdict', 'Cleaner',
-           'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'reject', 'clean_one', 'finish_cleaners', 'phash_image',
-           'phash', 'hamming', 'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set',
-           'pair_scores', 'looks_flat', 'content_print', 'fingerprint', 'fingerprint_files', 'unpack_prints',
-           'print_distances', 'near_duplicates', 'draw_shape', 'draw_product', 'low_content_pictures',
-           'low_content_variants', 'low_content_eval_set', 'license_kind', 'best_copy_key', 'DuplicateCleaner',
-           'folder_scores', 'sharpness', 'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
+           'PRINT_GREY', 'PRINT_COLOUR', 'PENDING', 'PRINT_LIMITS', 'LOW_THRESHOLD', 'LICENSE_PRESETS', 'Verdict',
+           'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'reject', 'clean_one', 'finish_cleaners',
+           'phash_image', 'phash', 'hamming', 'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants',
+           'dedup_eval_set', 'pair_scores', 'looks_flat', 'content_print', 'fingerprint', 'print_of',
+           'fingerprint_files', 'unpack_prints', 'print_distances', 'near_duplicates', 'draw_shape', 'draw_product',
+           'low_content_pictures', 'low_content_variants', 'low_content_eval_set', 'license_kind', 'best_copy_key',
+           'DuplicateCleaner', 'folder_scores', 'sharpness', 'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
 
 # %% ../nbs/02_cleaner.ipynb #ef799a2d
 @dataclass
@@ -448,37 +448,45 @@ def content_print(img:Image.Image)->str:
     place = np.round(np.clip([x0 / w, y0 / h, x1 / w, y1 / h], 0, 1) * 65535).astype('<u2').tobytes()
     return base64.b64encode(head + place + np.asarray(g).tobytes() + np.asarray(c).tobytes()).decode()
 
-# %% ../nbs/02_cleaner.ipynb #53a1ddb6
-def fingerprint(data:bytes)->tuple[str, str]:
-    "Perceptual hash (16 hex digits) and content print ('' for an image that is not low-content) of image bytes"
-    g = _grey_thumb(Image.open(io.BytesIO(data)))
-    return f'{_hash_grey(g):016x}', content_print(Image.open(io.BytesIO(data))) if looks_flat(g) else ''
+# %% ../nbs/02_cleaner.ipynb #12d772ba
+PENDING = '?'   # the content print of an image that looks flat, not made yet (made when a candidate pair needs it)
 
-def _fingerprint_file(f)->tuple[str, str]|None:
+def fingerprint(data:bytes, print_now:bool=False)->tuple[str, str]:
+    "Perceptual hash (16 hex) and content print of image bytes: '' when not low-content, else the print or `PENDING`"
+    g = _grey_thumb(Image.open(io.BytesIO(data)))
+    p = '' if not looks_flat(g) else print_of(data) if print_now else PENDING
+    return f'{_hash_grey(g):016x}', p
+
+def print_of(data:bytes)->str:
+    "Content print of image bytes ('' when the image is not low-content)"
+    return content_print(Image.open(io.BytesIO(data)))
+
+def _fingerprint_file(f, print_now=False)->tuple[str, str]|None:
     try:
-        with open(f, 'rb') as fp: return fingerprint(fp.read())
+        with open(f, 'rb') as fp: return fingerprint(fp.read(), print_now)
     except Exception as e:
         logger.warning("cannot hash %s: %s", f, e)
         return None
 
 def fingerprint_files(files:Iterable, # local paths
                       workers:int|None=None, # threads (default: CPU count)
-                      quiet:bool=True)->list[tuple[str, str]|None]:
+                      quiet:bool=True,
+                      print_now:bool=False)->list[tuple[str, str]|None]: # make the prints now rather than `PENDING`
     "`fingerprint` of image files, in parallel; `None` for files that cannot be read"
     files = list(files)
     with cf.ThreadPoolExecutor(ifnone(workers, os.cpu_count() or 2)) as ex:
-        return list(progress(ex.map(_fingerprint_file, files), total=len(files), desc='hashing', quiet=quiet))
+        return list(progress(ex.map(lambda f: _fingerprint_file(f, print_now), files), total=len(files), desc='hashing', quiet=quiet))
 
-# %% ../nbs/02_cleaner.ipynb #43851ba8
+# %% ../nbs/02_cleaner.ipynb #4f4c3d16
 _NG, _NC = PRINT_GREY ** 2, 3 * PRINT_COLOUR ** 2
 PRINT_LIMITS = dict(place=0.04, size=0.1, aspect=0.08, shape=0.035, colour=0.05)
 _GAINS = np.linspace(0.8, 1.25, 19, dtype=np.float32)
 
 def unpack_prints(prints:Sequence[str|None])->tuple:
-    "`(row, box, grey, colour)`: each print's row in the arrays (-1: no print, for '' or None), and the arrays"
+    "`(row, box, grey, colour)`: each print's row in the arrays (-1: no print: '', None or `PENDING`), and the arrays"
     row, raws, size = np.full(len(prints), -1, np.int64), [], 10 + _NG + _NC
     for k, p in enumerate(prints):
-        if not p: continue
+        if not p or p == PENDING: continue
         b = np.frombuffer(base64.b64decode(p), np.uint8)
         if len(b) != size: raise ValueError(f"not a content print: {p[:20]!r}...")
         row[k] = len(raws); raws.append(b)
@@ -496,32 +504,49 @@ def print_distances(P:tuple, Q:tuple, a:np.ndarray, b:np.ndarray)->tuple[np.ndar
              shape=np.abs(gp - np.clip(gq * _GAINS[k][:, None], 0, 255)).mean(1) / 255, colour=err[k, np.arange(len(k))] / 255)
     return np.max([m[x] / PRINT_LIMITS[x] for x in PRINT_LIMITS], 0), m
 
-# %% ../nbs/02_cleaner.ipynb #fd1b3ab8
+# %% ../nbs/02_cleaner.ipynb #32c61787
 LOW_THRESHOLD = 12   # hash distance within which low-content images are candidates (then verified by their prints)
 
+def _resolve(ps:list, ks, load)->None:
+    "Replace the `PENDING` prints at `ks` of `ps` with the prints `load` makes"
+    todo = [k for k in ks.tolist() if ps[k] == PENDING]
+    if not todo: return
+    if load is None: raise ValueError("some prints are PENDING: pass `load` to make them")
+    for k, p in zip(todo, load(todo)): ps[k] = p
+
+def _pairs_union(i, j, d, a, b, e, n):
+    i, j, d = np.concatenate([i, a]), np.concatenate([j, b]), np.concatenate([d, e])
+    _, first = np.unique(i * n + j, return_index=True)
+    return i[first], j[first], d[first]
+
+# %% ../nbs/02_cleaner.ipynb #c905d240
 def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
-                    prints:Sequence[str|None], # their content prints ('' or None for images that are not low-content)
+                    prints:Sequence[str|None], # their content prints: '' (or None) when not low-content, or `PENDING`
                     threshold:int=DEFAULT_THRESHOLD, # largest hash distance
                     low_threshold:int=LOW_THRESHOLD, # largest hash distance between two low-content images
                     other=None, other_prints=None, # when given, pairs (i in hashes, j in other)
+                    load=None, other_load=None, # `load(indices)` -> prints of those images, to make `PENDING` ones
                     workers:int|None=None)->tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     "Pairs `(i, j, hash distance, print distance)` that are near-duplicates (print distance NaN for two photos)"
     q = as_hashes(hashes); h = q if other is None else as_hashes(other)
-    P = unpack_prints(list(prints)); Q = P if other is None else unpack_prints(list(other_prints))
-    if len(P[0]) != len(q) or len(Q[0]) != len(h): raise ValueError("one print per hash is needed ('' for none)")
+    ps = list(prints); qs = ps if other is None else list(ifnone(other_prints, []))
+    if len(ps) != len(q) or len(qs) != len(h): raise ValueError("one print per hash is needed ('' for none)")
     i, j, d = near_pairs(q, threshold, other=other, workers=workers)
-    lp, lq = np.flatnonzero(P[0] >= 0), np.flatnonzero(Q[0] >= 0)
+    fp = np.array([bool(p) for p in ps], bool); fq = fp if other is None else np.array([bool(p) for p in qs], bool)
+    lp, lq = np.flatnonzero(fp), np.flatnonzero(fq)
+    if not len(lp) and not len(lq): return i, j, d, np.full(len(i), np.nan, np.float32)   # the hash alone decides
     if low_threshold > threshold and len(lp) and len(lq):
         a, b, e = near_pairs(q[lp], low_threshold, other=None if other is None else h[lq], workers=workers)
-        i, j, d = np.concatenate([i, lp[a]]), np.concatenate([j, (lp if other is None else lq)[b]]), np.concatenate([d, e])
-        _, first = np.unique(i * len(h) + j, return_index=True)
-        i, j, d = i[first], j[first], d[first]
-    pd = np.full(len(i), np.nan, np.float32)
+        i, j, d = _pairs_union(i, j, d, lp[a], (lp if other is None else lq)[b], e, len(h))
+    c = fp[i] | fq[j]
+    _resolve(ps, np.unique(i[c]), load); _resolve(qs, np.unique(j[c]), load if other is None else other_load)
+    P = unpack_prints(ps); Q = P if other is None else unpack_prints(qs)
     a, b = P[0][i], Q[0][j]
+    pd = np.full(len(i), np.nan, np.float32)
     both = np.flatnonzero((a >= 0) & (b >= 0))
     for c in range(0, len(both), 1 << 14):   # in chunks: a pair of prints takes 5 kB as floats
         k = both[c:c + (1 << 14)]; pd[k] = print_distances(P, Q, a[k], b[k])[0]
-    ok = ((a < 0) & (b < 0)) | (pd <= 1)
+    ok = ((a < 0) & (b < 0) & (d <= threshold)) | (pd <= 1)
     return i[ok], j[ok], d[ok], pd[ok]
 
 # %% ../nbs/02_cleaner.ipynb #711997c3
@@ -679,7 +704,7 @@ def clean_docs(self:DuplicateCleaner, docs:Iterable[Document])->tuple[list[Docum
 # %% ../nbs/02_cleaner.ipynb #14561ab4
 @patch
 def check_image(self:DuplicateCleaner, doc:Document, data:bytes, img:Image.Image)->Verdict:
-    "Keep; record `sha256`, `phash`, the content print (`extra['cprint']`) and the size when missing"
+    "Keep; record `sha256`, `phash`, whether it may be low-content (`extra['cprint']`) and the size when missing"
     ch = {}
     if not doc.sha256: ch['sha256'] = hashlib.sha256(data).hexdigest()
     if not doc.phash or 'cprint' not in doc.extra:
@@ -724,21 +749,37 @@ def _against_index(self:DuplicateCleaner)->tuple:
     if isinstance(a, Dataset) or (root/'metadata').is_dir():
         ads = a if isinstance(a, Dataset) else Dataset(root, create=False)
         docs = self._hash_missing(ads, [d for d in ads.docs() if d.file or d.image_url], store=False)
-        names = [d.uuid for d in docs]
+        names, read = [d.uuid for d in docs], lambda k: ads.read_image(docs[k])
         shas, hs, ps = [d.sha256 for d in docs], [d.phash for d in docs], [d.extra.get('cprint') for d in docs]
         urls = {normalize_url(d.image_url): d.uuid for d in docs}
     else:
         files = sorted(p for p in root.rglob('*') if p.suffix.lower() in _IMG_EXT and p.is_file())
-        names = [str(p.relative_to(root)) for p in files]
+        names, read = [str(p.relative_to(root)) for p in files], lambda k: files[k].read_bytes()
         shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
         fps, urls = fingerprint_files(files, self.workers), {}
         hs, ps = [f and f[0] for f in fps], [f and f[1] for f in fps]
     ok = [k for k, h in enumerate(hs) if h]
     self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]), urls,
-                     [ps[k] for k in ok])
+                     [ps[k] for k in ok], self._print_loader(lambda k: read(ok[k])))
     return self._against
 
-# %% ../nbs/02_cleaner.ipynb #d188db8c
+# %% ../nbs/02_cleaner.ipynb #698b977c
+@patch
+def _print_loader(self:DuplicateCleaner, read, # read(k) -> the bytes of image k
+                  docs:list|None=None, ds:Dataset|None=None): # when given, the prints are stored in these records of `ds`
+    "A `load(indices)` for `near_duplicates`: the content prints of those images"
+    def one(k):
+        try: return print_of(read(k))
+        except Exception as e:
+            logger.warning("cannot make the content print of image %s: %s", docs[k].uuid if docs else k, e); return ''
+    def load(ks):
+        with cf.ThreadPoolExecutor(ifnone(self.workers, os.cpu_count() or 2)) as ex: ps = list(ex.map(one, ks))
+        if ds is not None:
+            for k, p in zip(ks, ps): docs[k] = dataclasses.replace(docs[k], extra={**docs[k].extra, 'cprint': p}); ds.update(docs[k])
+        return ps
+    return load
+
+# %% ../nbs/02_cleaner.ipynb #675978f4
 def _measures(d:int, p:float)->str:
     "The two measures of a near-duplicate pair for the log: hash distance, and print distance when verified"
     return f"distance {d}" if p != p else f"distance {d}, print {p:.2f}"
@@ -749,9 +790,10 @@ def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Docu
     docs = [d for d in self._hash_missing(ds, list(ds.docs(status='downloaded')), quiet) if d.phash]
     out, t, tl = [], self.threshold, self.low_threshold
     if self.against is not None and docs:
-        names, shas, ah, _, aps = self._against_index()
+        names, shas, ah, _, aps, aload = self._against_index()
         hit = {}
         i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, other=ah, other_prints=aps,
+                                      load=self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds), other_load=aload,
                                       workers=self.workers)
         for a, b, dd, pp in sorted(zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()), key=lambda x: -x[2]):
             hit[a] = f"near-duplicate of {names[b]} in {self.against} ({_measures(dd, pp)})", dd
@@ -760,7 +802,8 @@ def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Docu
         out += [(docs[a], Verdict(False, why, score=dd)) for a, (why, dd) in sorted(hit.items())]
         docs = [x for a, x in enumerate(docs) if a not in hit]
     nb = [[] for _ in docs]
-    i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, workers=self.workers)
+    i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl,
+                                  load=self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds), workers=self.workers)
     for a, b, dd, pp in zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()): nb[a].append((dd, pp, b)); nb[b].append((dd, pp, a))
     by_sha = {}
     for a, x in enumerate(docs): by_sha.setdefault(x.sha256, []).append(a)

@@ -382,7 +382,7 @@ def dedup_eval_set(n_generated:int=12, # generated pictures added to the photos
 def pair_scores(groups:Sequence[str], # the true group of each image
                 hashes, # their hashes
                 threshold:int,
-                prints:Sequence[str]|None=None, # their content prints: score `near_duplicates` instead of the hash alone
+                prints:Sequence[str]|None=None, # their content prints: score `near_duplicates`, not the hash alone
                 low_threshold:int|None=None)->dict: # for `near_duplicates` (default `LOW_THRESHOLD`)
     "Precision, recall and F1 of the pairs within `threshold` bits (and verified by `prints`) against the true pairs"
     g = np.asarray(groups)
@@ -448,7 +448,7 @@ def content_print(img:Image.Image)->str:
     place = np.round(np.clip([x0 / w, y0 / h, x1 / w, y1 / h], 0, 1) * 65535).astype('<u2').tobytes()
     return base64.b64encode(head + place + np.asarray(g).tobytes() + np.asarray(c).tobytes()).decode()
 
-# %% ../nbs/02_cleaner.ipynb #12d772ba
+# %% ../nbs/02_cleaner.ipynb #51d0be77
 PENDING = '?'   # the content print of an image that looks flat, not made yet (made when a candidate pair needs it)
 
 def fingerprint(data:bytes, print_now:bool=False)->tuple[str, str]:
@@ -475,9 +475,10 @@ def fingerprint_files(files:Iterable, # local paths
     "`fingerprint` of image files, in parallel; `None` for files that cannot be read"
     files = list(files)
     with cf.ThreadPoolExecutor(ifnone(workers, os.cpu_count() or 2)) as ex:
-        return list(progress(ex.map(lambda f: _fingerprint_file(f, print_now), files), total=len(files), desc='hashing', quiet=quiet))
+        fps = ex.map(lambda f: _fingerprint_file(f, print_now), files)
+        return list(progress(fps, total=len(files), desc='hashing', quiet=quiet))
 
-# %% ../nbs/02_cleaner.ipynb #4f4c3d16
+# %% ../nbs/02_cleaner.ipynb #763ee417
 _NG, _NC = PRINT_GREY ** 2, 3 * PRINT_COLOUR ** 2
 PRINT_LIMITS = dict(place=0.04, size=0.1, aspect=0.08, shape=0.035, colour=0.05)
 _GAINS = np.linspace(0.8, 1.25, 19, dtype=np.float32)
@@ -496,12 +497,13 @@ def unpack_prints(prints:Sequence[str|None])->tuple:
 def print_distances(P:tuple, Q:tuple, a:np.ndarray, b:np.ndarray)->tuple[np.ndarray, dict]:
     "Print distance between rows `a` of `P` and rows `b` of `Q` (1 = at the limit), and each measure"
     bp, bq = P[1][a], Q[1][b]
-    (gp, gq), (cp, cq) = [(X[k][a].astype(np.float32), Y[k][b].astype(np.float32)) for X, Y in ((P, Q),) for k in (2, 3)]
+    gp, gq, cp, cq = (X[k][ab].astype(np.float32) for k in (2, 3) for X, ab in ((P, a), (Q, b)))
     r = np.log(np.maximum(bp[:, 2:] - bp[:, :2], 1e-4) / np.maximum(bq[:, 2:] - bq[:, :2], 1e-4))
     err = np.stack([np.abs(cp - np.clip(cq * g, 0, 255)).mean(1) for g in _GAINS])
     k = err.argmin(0)
     m = dict(place=np.abs(bp - bq).max(1), size=np.abs(r).max(1), aspect=np.abs(r[:, 0] - r[:, 1]),
-             shape=np.abs(gp - np.clip(gq * _GAINS[k][:, None], 0, 255)).mean(1) / 255, colour=err[k, np.arange(len(k))] / 255)
+             shape=np.abs(gp - np.clip(gq * _GAINS[k][:, None], 0, 255)).mean(1) / 255,
+             colour=err[k, np.arange(len(k))] / 255)
     return np.max([m[x] / PRINT_LIMITS[x] for x in PRINT_LIMITS], 0), m
 
 # %% ../nbs/02_cleaner.ipynb #32c61787
@@ -549,8 +551,9 @@ def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
     ok = ((a < 0) & (b < 0) & (d <= threshold)) | (pd <= 1)
     return i[ok], j[ok], d[ok], pd[ok]
 
-# %% ../nbs/02_cleaner.ipynb #711997c3
-_COLOURS = [(220, 30, 30), (30, 90, 220), (20, 150, 60), (250, 160, 0), (130, 40, 170), (20, 20, 20), (0, 170, 190), (230, 80, 150)]
+# %% ../nbs/02_cleaner.ipynb #66b95c17
+_COLOURS = [(220, 30, 30), (30, 90, 220), (20, 150, 60), (250, 160, 0), (130, 40, 170), (20, 20, 20), (0, 170, 190),
+            (230, 80, 150)]
 _SHAPES = ('circle', 'square', 'triangle', 'star', 'bar', 'ring', 'cross', 'diamond', 'hexagon')
 
 def _fonts()->list:
@@ -573,15 +576,14 @@ def draw_shape(kind:str, colour:tuple, cx:int, cy:int, r:int, size=(400, 300))->
     elif kind in ('bar', 'cross'):
         d.rectangle([cx - r, cy - q, cx + r, cy + q], fill=colour)
         if kind == 'cross': d.rectangle([cx - q, cy - r, cx + q, cy + r], fill=colour)
-    elif kind == 'star':
-        d.polygon([(cx + (r if k % 2 == 0 else .45 * r) * math.cos(math.radians(-90 + 36 * k)),
-                    cy + (r if k % 2 == 0 else .45 * r) * math.sin(math.radians(-90 + 36 * k))) for k in range(10)], fill=colour)
-    else:
-        n, a0 = dict(triangle=(3, -90), diamond=(4, 0), hexagon=(6, 0))[kind]
-        d.polygon([(cx + r * math.cos(math.radians(a0 + 360 * k / n)), cy + r * math.sin(math.radians(a0 + 360 * k / n))) for k in range(n)], fill=colour)
+    else:   # polygons: corners at radius r (a star's inner corners at 0.45 r)
+        n, a0 = dict(triangle=(3, -90), diamond=(4, 0), hexagon=(6, 0), star=(10, -90))[kind]
+        rs = [r if kind != 'star' or k % 2 == 0 else .45 * r for k in range(n)]
+        a = [math.radians(a0 + 360 * k / n) for k in range(n)]
+        d.polygon([(cx + rk * math.cos(ak), cy + rk * math.sin(ak)) for rk, ak in zip(rs, a)], fill=colour)
     return im
 
-# %% ../nbs/02_cleaner.ipynb #1be94d1a
+# %% ../nbs/02_cleaner.ipynb #5aea5925
 def draw_product(kind:str, colour:tuple, size:int=400)->Image.Image:
     "A shaded `bottle`, `mug` or `box` with a soft shadow on white"
     from PIL import ImageDraw, ImageFilter
@@ -589,8 +591,11 @@ def draw_product(kind:str, colour:tuple, size:int=400)->Image.Image:
     sh = Image.new('L', im.size, 0); ImageDraw.Draw(sh).ellipse([x - 90, 330, x + 90, 360], fill=90)
     im.paste((200, 200, 200), (0, 0), sh.filter(ImageFilter.GaussianBlur(8)))
     m = Image.new('L', im.size, 0); d = ImageDraw.Draw(m)
-    if kind == 'bottle': d.rounded_rectangle([x - 50, 130, x + 50, 345], 25, fill=255); d.rectangle([x - 18, 60, x + 18, 140], fill=255)
-    elif kind == 'mug': d.rounded_rectangle([x - 70, 170, x + 50, 345], 10, fill=255); d.ellipse([x + 30, 210, x + 100, 290], outline=255, width=14)
+    if kind == 'bottle':
+        d.rounded_rectangle([x - 50, 130, x + 50, 345], 25, fill=255); d.rectangle([x - 18, 60, x + 18, 140], fill=255)
+    elif kind == 'mug':
+        d.rounded_rectangle([x - 70, 170, x + 50, 345], 10, fill=255)
+        d.ellipse([x + 30, 210, x + 100, 290], outline=255, width=14)
     else: d.rectangle([x - 80, 120, x + 80, 345], fill=255)
     xs = np.linspace(-1, 1, size)[None, :, None]
     shade = np.clip(np.array(colour)[None, None, :] * (1.15 - 0.35 * np.abs(xs - 0.2)), 0, 255) * np.ones((size, 1, 1))
@@ -607,7 +612,7 @@ def _logo(k:int, font)->Image.Image:
     d.rectangle([40, 250, 260, 262], fill=_COLOURS[(k + 3) % 8])
     return im
 
-# %% ../nbs/02_cleaner.ipynb #0ed9e504
+# %% ../nbs/02_cleaner.ipynb #0a51f2cc
 def low_content_pictures()->list[tuple[str, Image.Image]]:
     "72 distinct low-content pictures: shapes, glyphs and words, flat logos, products on white"
     from PIL import ImageDraw
@@ -616,29 +621,32 @@ def low_content_pictures()->list[tuple[str, Image.Image]]:
         for v, (cx, cy) in enumerate([(200, 150), (110, 90), (290, 200), (150, 210)]):
             r = min([30, 55, 80, 110][(k + v) % 4], cx - 5, cy - 5, 395 - cx, 295 - cy)
             out.append((f'shape-{kind}-{v}', draw_shape(kind, _COLOURS[(k + 3 * v) % 8], cx, cy, r)))
-    out += [(f'six-{kind}', draw_shape(kind, c, 110, 90, 40)) for kind, c in zip(('circle', 'square', 'triangle', 'star', 'bar', 'diamond'), _COLOURS[5:] + _COLOURS)]
+    six = ('circle', 'square', 'triangle', 'star', 'bar', 'diamond')
+    out += [(f'six-{kind}', draw_shape(kind, c, 110, 90, 40)) for kind, c in zip(six, _COLOURS[5:] + _COLOURS)]
     out += [(f'disc-{k}', draw_shape('circle', c, 290, 200, 35)) for k, c in enumerate(_COLOURS[:4])]
     for k, s in enumerate(['A', 'B', 'R', '7', 'cat', 'car', 'dog', 'SALE', 'OK', 'New!', 'web', 'wed']):
         im = Image.new('RGB', (400, 300), (255, 255, 255))
-        ImageDraw.Draw(im).text((60 + 10 * (k % 3), 60 + 15 * (k % 4)), s, fill=_COLOURS[k % 8], font=fonts[k % len(fonts)](120 if len(s) < 3 else 80))
+        font = fonts[k % len(fonts)](120 if len(s) < 3 else 80)
+        ImageDraw.Draw(im).text((60 + 10 * (k % 3), 60 + 15 * (k % 4)), s, fill=_COLOURS[k % 8], font=font)
         out.append((f'text-{s}', im))
     out += [(f'logo-{k}', _logo(k, fonts[0])) for k in range(8)]
-    out += [(f'product-{kind}-{k}', draw_product(kind, c)) for k, (kind, c) in enumerate(
-        [('bottle', (30, 120, 40)), ('bottle', (160, 30, 30)), ('mug', (30, 60, 160)), ('mug', (230, 200, 40)), ('box', (200, 100, 20)), ('box', (90, 90, 90))])]
+    products = [('bottle', (30, 120, 40)), ('bottle', (160, 30, 30)), ('mug', (30, 60, 160)), ('mug', (230, 200, 40)),
+                ('box', (200, 100, 20)), ('box', (90, 90, 90))]
+    out += [(f'product-{kind}-{k}', draw_product(kind, c)) for k, (kind, c) in enumerate(products)]
     return out
 
 def low_content_variants(img:Image.Image)->dict[str, bytes]:
     "Encoded edited copies of a low-content picture: half size, JPEG, 3% crop, 10% brighter and darker"
     from PIL import ImageEnhance
     w, h = img.size; cw, ch = int(w * .03), int(h * .03)
+    light = lambda f: _encode(ImageEnhance.Brightness(img).enhance(f), 'PNG')
     return dict(resize=_encode(img.resize((w // 2, h // 2), Image.BILINEAR), 'PNG'), jpeg=_encode(img, quality=30),
-                crop=_encode(img.crop((cw, ch, w - cw, h - ch)), 'PNG'), bright=_encode(ImageEnhance.Brightness(img).enhance(1.1), 'PNG'),
-                dark=_encode(ImageEnhance.Brightness(img).enhance(0.9), 'PNG'))
+                crop=_encode(img.crop((cw, ch, w - cw, h - ch)), 'PNG'), bright=light(1.1), dark=light(0.9))
 
 def low_content_eval_set()->list[tuple[str, str, bytes]]:
     "`(group, variant, bytes)` of the low-content pictures (PNG) and their edited copies; groups start with 'low-'"
-    return [x for g, im in low_content_pictures() for x in
-            [(f'low-{g}', 'original', _encode(im, 'PNG'))] + [(f'low-{g}', k, b) for k, b in low_content_variants(im).items()]]
+    return [(f'low-{g}', k, b) for g, im in low_content_pictures()
+            for k, b in {'original': _encode(im, 'PNG'), **low_content_variants(im)}.items()]
 
 # %% ../nbs/02_cleaner.ipynb #8f53d6b7
 def license_kind(lic:str|None)->str:
@@ -665,9 +673,10 @@ class DuplicateCleaner(MetadataCleaner, ImageCleaner):
                  against:str|Path|Dataset|None=None, # a folder (test set) whose copies are rejected
                  per_label:bool=False, # compare only documents with the same label
                  workers:int|None=None, # threads for hashing and search
-                 low_threshold:int=LOW_THRESHOLD): # largest distance between low-content images (verified by their prints)
+                 low_threshold:int=LOW_THRESHOLD): # largest distance between low-content images (verified by prints)
         for k, v in (('threshold', threshold), ('low_threshold', low_threshold)):
-            if not (isinstance(v, int) and 0 <= v <= 32): raise ValueError(f"{k} must be an int between 0 and 32, not {v!r}")
+            if not (isinstance(v, int) and 0 <= v <= 32):
+                raise ValueError(f"{k} must be an int between 0 and 32, not {v!r}")
         if against is not None and not isinstance(against, Dataset) and not Path(against).is_dir():
             raise ValueError(f"against={str(against)!r} is not a folder")
         store_attr()
@@ -759,14 +768,14 @@ def _against_index(self:DuplicateCleaner)->tuple:
         fps, urls = fingerprint_files(files, self.workers), {}
         hs, ps = [f and f[0] for f in fps], [f and f[1] for f in fps]
     ok = [k for k, h in enumerate(hs) if h]
-    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]), urls,
-                     [ps[k] for k in ok], self._print_loader(lambda k: read(ok[k])))
+    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]),
+                     urls, [ps[k] for k in ok], self._print_loader(lambda k: read(ok[k])))
     return self._against
 
-# %% ../nbs/02_cleaner.ipynb #698b977c
+# %% ../nbs/02_cleaner.ipynb #2db0b138
 @patch
 def _print_loader(self:DuplicateCleaner, read, # read(k) -> the bytes of image k
-                  docs:list|None=None, ds:Dataset|None=None): # when given, the prints are stored in these records of `ds`
+                  docs:list|None=None, ds:Dataset|None=None): # when given, the prints are stored in these records
     "A `load(indices)` for `near_duplicates`: the content prints of those images"
     def one(k):
         try: return print_of(read(k))
@@ -775,11 +784,12 @@ def _print_loader(self:DuplicateCleaner, read, # read(k) -> the bytes of image k
     def load(ks):
         with cf.ThreadPoolExecutor(ifnone(self.workers, os.cpu_count() or 2)) as ex: ps = list(ex.map(one, ks))
         if ds is not None:
-            for k, p in zip(ks, ps): docs[k] = dataclasses.replace(docs[k], extra={**docs[k].extra, 'cprint': p}); ds.update(docs[k])
+            for k, p in zip(ks, ps):
+                docs[k] = dataclasses.replace(docs[k], extra={**docs[k].extra, 'cprint': p}); ds.update(docs[k])
         return ps
     return load
 
-# %% ../nbs/02_cleaner.ipynb #675978f4
+# %% ../nbs/02_cleaner.ipynb #8c3c210c
 def _measures(d:int, p:float)->str:
     "The two measures of a near-duplicate pair for the log: hash distance, and print distance when verified"
     return f"distance {d}" if p != p else f"distance {d}, print {p:.2f}"
@@ -792,9 +802,9 @@ def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Docu
     if self.against is not None and docs:
         names, shas, ah, _, aps, aload = self._against_index()
         hit = {}
-        i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, other=ah, other_prints=aps,
-                                      load=self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds), other_load=aload,
-                                      workers=self.workers)
+        load = self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds)
+        i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, other=ah,
+                                      other_prints=aps, load=load, other_load=aload, workers=self.workers)
         for a, b, dd, pp in sorted(zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()), key=lambda x: -x[2]):
             hit[a] = f"near-duplicate of {names[b]} in {self.against} ({_measures(dd, pp)})", dd
         for a, x in enumerate(docs):
@@ -802,16 +812,18 @@ def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Docu
         out += [(docs[a], Verdict(False, why, score=dd)) for a, (why, dd) in sorted(hit.items())]
         docs = [x for a, x in enumerate(docs) if a not in hit]
     nb = [[] for _ in docs]
-    i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl,
-                                  load=self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds), workers=self.workers)
-    for a, b, dd, pp in zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()): nb[a].append((dd, pp, b)); nb[b].append((dd, pp, a))
+    load = self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds)
+    i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, load=load,
+                                  workers=self.workers)
+    for a, b, dd, pp in zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()):
+        nb[a].append((dd, pp, b)); nb[b].append((dd, pp, a))
     by_sha = {}
     for a, x in enumerate(docs): by_sha.setdefault(x.sha256, []).append(a)
     for g in by_sha.values():
-        for a, b in itertools.combinations(g, 2): nb[a].append((-1, 0., b)); nb[b].append((-1, 0., a))   # -1: same bytes
+        for a, b in itertools.combinations(g, 2): nb[a].append((-1, 0., b)); nb[b].append((-1, 0., a))   # -1: same
     kept = set()
     for a in sorted(range(len(docs)), key=lambda a: best_copy_key(docs[a])):
-        close = [(dd, pp, b) for dd, pp, b in nb[a] if b in kept and (not self.per_label or docs[b].label == docs[a].label)]
+        close = [x for x in nb[a] if x[2] in kept and (not self.per_label or docs[x[2]].label == docs[a].label)]
         if not close: kept.add(a); continue
         dd, pp, b = min(close, key=lambda x: (x[0], 0 if x[1] != x[1] else x[1], x[2]))
         why = f"exact copy of {docs[b].uuid}" if dd < 0 else f"near-duplicate of {docs[b].uuid} ({_measures(dd, pp)})"

@@ -507,7 +507,7 @@ def print_distances(P:tuple, Q:tuple, a:np.ndarray, b:np.ndarray)->tuple[np.ndar
              colour=err[k, np.arange(len(k))] / 255)
     return np.max([m[x] / PRINT_LIMITS[x] for x in PRINT_LIMITS], 0), m
 
-# %% ../nbs/02_cleaner.ipynb #32c61787
+# %% ../nbs/02_cleaner.ipynb #734fc183
 LOW_THRESHOLD = 12   # hash distance within which low-content images are candidates (then verified by their prints)
 
 def _resolve(ps:list, ks, load)->None:
@@ -517,12 +517,18 @@ def _resolve(ps:list, ks, load)->None:
     if load is None: raise ValueError("some prints are PENDING: pass `load` to make them")
     for k, p in zip(todo, load(todo)): ps[k] = p
 
+def _unpack_rows(ps:list, ks:np.ndarray)->tuple:
+    "`unpack_prints` of the prints at `ks` only (those in candidate pairs), with a row for every index of `ps`"
+    U = unpack_prints([ps[k] for k in ks.tolist()])
+    row = np.full(len(ps), -1, np.int64); row[ks] = U[0]
+    return (row,) + U[1:]
+
 def _pairs_union(i, j, d, a, b, e, n):
     i, j, d = np.concatenate([i, a]), np.concatenate([j, b]), np.concatenate([d, e])
     _, first = np.unique(i * n + j, return_index=True)
     return i[first], j[first], d[first]
 
-# %% ../nbs/02_cleaner.ipynb #c905d240
+# %% ../nbs/02_cleaner.ipynb #0a6027a5
 def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
                     prints:Sequence[str|None], # their content prints: '' (or None) when not low-content, or `PENDING`
                     threshold:int=DEFAULT_THRESHOLD, # largest hash distance
@@ -543,7 +549,8 @@ def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
         i, j, d = _pairs_union(i, j, d, lp[a], (lp if other is None else lq)[b], e, len(h))
     c = fp[i] | fq[j]
     _resolve(ps, np.unique(i[c]), load); _resolve(qs, np.unique(j[c]), load if other is None else other_load)
-    P = unpack_prints(ps); Q = P if other is None else unpack_prints(qs)
+    if other is None: P = Q = _unpack_rows(ps, np.unique(np.concatenate([i[c], j[c]])))
+    else: P, Q = _unpack_rows(ps, np.unique(i[c])), _unpack_rows(qs, np.unique(j[c]))
     a, b = P[0][i], Q[0][j]
     pd = np.full(len(i), np.nan, np.float32)
     both = np.flatnonzero((a >= 0) & (b >= 0))

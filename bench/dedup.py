@@ -16,6 +16,12 @@
    10 000 000 hashes, each in a child process of its own (time, peak memory above the loaded hashes, same pairs),
    one after the other in one run:  `python bench/dedup.py --index [--sizes 1000000,10000000]`.
 
+Figures of the last run (2 cores shared with five other sessions, load 10-16: absolute times are 5-12x those of a
+quiet machine, ratios are side by side): faiss IndexBinaryMultiHash finds exactly our pairs but is x10.7 slower at
+100 000 hashes (nhash=3, nflip=2; peak memory x1.17) and x18.8 (nhash=5, nflip=1; x0.76); at 1 000 000, ours 201-222 s
+(peak 355 MB above the hashes) and faiss (nhash=3) not done after 1 200 s. Hence our index stays and faiss is not a
+dependency. 10 000 000: ours did not finish within 900 s on that machine; not measured on a quiet one.
+
 imagededup is not a dependency of web2dataset: install it in a separate environment to compare
 (`pip install --no-deps imagededup` plus numpy, pillow, scipy, pywavelets, scikit-learn, matplotlib, tqdm). Its PHash does not
 need torch, but the package imports torch when loaded; if torch is missing we register empty stand-ins for its two

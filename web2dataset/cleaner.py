@@ -19,9 +19,13 @@ from PIL import Image, UnidentifiedImageError
 from .core import *
 
 # %% auto #0
-__all__ = ['HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LICENSE_PRESETS', 'phash_image', 'phash', 'hamming', 'phash_files',
-           'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set', 'pair_scores', 'license_kind',
-           'best_copy_key', 'DuplicateCleaner', 'sharpness', 'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
+__all__ = ['HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LOW_SHARE', 'FLAT_DEV', 'PRINT_SIDE', 'PRINT_GREY', 'PRINT_COLOUR',
+           'PENDING', 'PRINT_LIMITS', 'LOW_THRESHOLD', 'LICENSE_PRESETS', 'phash_image', 'phash', 'hamming',
+           'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set', 'pair_scores', 'looks_flat',
+           'content_print', 'fingerprint', 'print_of', 'fingerprint_files', 'unpack_prints', 'print_distances',
+           'near_duplicates', 'draw_shape', 'draw_product', 'low_content_pictures', 'low_content_variants',
+           'low_content_eval_set', 'license_kind', 'best_copy_key', 'DuplicateCleaner', 'folder_scores', 'sharpness',
+           'QualityCleaner', 'LicenseCleaner', 'ConsentCleaner']
 
 # %% ../nbs/02_cleaner.ipynb #b99ce563
 HASH_SIZE, _HASH_IMG = 8, 32
@@ -29,13 +33,19 @@ _n = np.arange(_HASH_IMG)
 _DCT = np.cos(np.pi * np.arange(HASH_SIZE)[:, None] * (2 * _n[None, :] + 1) / (2 * _HASH_IMG))  # lowest 8 DCT-II rows
 _BITS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
-def phash_image(img:Image.Image, draft:int=64)->int:
-    "64-bit DCT perceptual hash of `img` (as `imagehash.phash`), decoding JPEG only at the scale the hash needs"
+def _grey_thumb(img:Image.Image, draft:int=64)->np.ndarray:
+    "The 32x32 grey image the hash is computed from, decoding JPEG only at the scale it needs"
     if draft and img.format == 'JPEG' and getattr(img, 'tile', None): img.draft('L', (draft, draft))
     g = img.convert('L')
-    g = g.resize((_HASH_IMG, _HASH_IMG), Image.LANCZOS, reducing_gap=2.0)
-    low = _DCT @ np.asarray(g, dtype=np.float64) @ _DCT.T
+    return np.asarray(g.resize((_HASH_IMG, _HASH_IMG), Image.LANCZOS, reducing_gap=2.0), dtype=np.float64)
+
+def _hash_grey(g:np.ndarray)->int:
+    low = _DCT @ g @ _DCT.T
     return int(((low > np.median(low)).ravel().astype(np.uint64) * _BITS).sum())
+
+def phash_image(img:Image.Image, draft:int=64)->int:
+    "64-bit DCT perceptual hash of `img` (as `imagehash.phash`), decoding JPEG only at the scale the hash needs"
+    return _hash_grey(_grey_thumb(img, draft))
 
 def phash(data:bytes|Image.Image)->str:
     "Perceptual hash of image bytes (or an unloaded image) as 16 hex digits"
@@ -194,10 +204,13 @@ def dedup_eval_set(n_generated:int=12, # generated pictures added to the photos
 # %% ../nbs/02_cleaner.ipynb #0b21d8d0
 def pair_scores(groups:Sequence[str], # the true group of each image
                 hashes, # their hashes
-                threshold:int)->dict:
-    "Precision, recall and F1 of the pairs within `threshold` bits against the true pairs"
+                threshold:int,
+                prints:Sequence[str]|None=None, # their content prints: score `near_duplicates`, not the hash alone
+                low_threshold:int|None=None)->dict: # for `near_duplicates` (default `LOW_THRESHOLD`)
+    "Precision, recall and F1 of the pairs within `threshold` bits (and verified by `prints`) against the true pairs"
     g = np.asarray(groups)
-    i, j, _ = near_pairs(hashes, threshold)
+    if prints is None: i, j, _ = near_pairs(hashes, threshold)
+    else: i, j, _, _ = near_duplicates(hashes, prints, threshold, ifnone(low_threshold, LOW_THRESHOLD))
     tp = int((g[i] == g[j]).sum())
     true = sum(c * (c - 1) // 2 for c in Counter(groups).values())
     p, r = tp / max(len(i), 1), tp / max(true, 1)
@@ -206,6 +219,265 @@ def pair_scores(groups:Sequence[str], # the true group of each image
 
 # %% ../nbs/02_cleaner.ipynb #1fb24d8f
 DEFAULT_THRESHOLD = 8   # largest distance with no false pair on `dedup_eval_set` (pairs: precision 1.0, recall 0.89)
+
+# %% ../nbs/02_cleaner.ipynb #f86d26e5
+import base64
+from pathlib import Path
+
+# %% ../nbs/02_cleaner.ipynb #2392705d
+LOW_SHARE, FLAT_DEV = 0.4, 1.5   # low-content: share of background pixels (within 10 levels), their mean deviation
+_FLAT_TOL, _INK_TOL, PRINT_SIDE, PRINT_GREY, PRINT_COLOUR = 10, 40, 512, 32, 8
+
+def _flat(a:np.ndarray, bg)->tuple[float, float]:
+    "Share of the pixels within `_FLAT_TOL` of `bg`, and their mean deviation"
+    d = np.abs(a.astype(np.float32) - bg)
+    if d.ndim == 3: d = d.max(2)
+    f = d <= _FLAT_TOL
+    return float(f.mean()), float(d[f].mean()) if f.any() else 255.
+
+def _border(a:np.ndarray): return np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]), 0)
+
+def looks_flat(g:np.ndarray)->bool:
+    "Might the image of this 32x32 grey thumbnail be low-content? (cheap filter before `content_print`)"
+    b = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]]); b.sort()   # a sort: np.median costs 10x more here
+    d = np.abs(g - b[len(b) // 2]); f = d <= _FLAT_TOL; n = np.count_nonzero(f)
+    return bool(n >= 0.3 * g.size and d[f].sum() <= 3 * n)   # looser than the print's test: 32x32 blurs edges
+
+def _edges(p:np.ndarray)->tuple[float, float]:
+    "Sub-pixel start and end of the content along one axis, from its coverage profile (0..1 per row)"
+    full = np.flatnonzero(p >= 0.9)
+    if not len(full): full = np.flatnonzero(p == p.max())
+    a0, a1 = full[0], full[-1] + 1
+    return a0 - p[:a0].sum(), a1 + p[a1:].sum()
+
+# %% ../nbs/02_cleaner.ipynb #90c040e7
+def content_print(img:Image.Image)->str:
+    "Content print of a low-content image (base64), or '' when `img` is not low-content"
+    if img.format == 'JPEG' and getattr(img, 'tile', None): img.draft('RGB', (2 * PRINT_SIDE, 2 * PRINT_SIDE))
+    im = img.convert('RGB'); im.thumbnail((PRINT_SIDE, PRINT_SIDE), Image.BOX)
+    a = np.asarray(im).astype(np.float32)
+    bg = _border(a)
+    share, dev = _flat(a, bg)
+    if share < LOW_SHARE or dev > FLAT_DEV: return ''
+    d = np.abs(a - bg).max(2); ink = d > _INK_TOL
+    h, w = ink.shape
+    if ink.any():
+        cov = np.clip(d / max(np.percentile(d[ink], 90), _INK_TOL), 0, 1) * (d > _INK_TOL / 2)
+        (y0, y1), (x0, x1) = _edges(cov.max(1)), _edges(cov.max(0))
+    else: y0, y1, x0, x1 = 0, h, 0, w
+    box = (x0, y0, x1, y1)
+    g = im.convert('L').resize((PRINT_GREY, PRINT_GREY), Image.BILINEAR, box=box)
+    c = im.resize((PRINT_COLOUR, PRINT_COLOUR), Image.BOX, box=box)
+    head = np.array([round(255 * share), round(dev * 100)], np.uint8).tobytes()
+    place = np.round(np.clip([x0 / w, y0 / h, x1 / w, y1 / h], 0, 1) * 65535).astype('<u2').tobytes()
+    return base64.b64encode(head + place + np.asarray(g).tobytes() + np.asarray(c).tobytes()).decode()
+
+# %% ../nbs/02_cleaner.ipynb #51d0be77
+PENDING = '?'   # the content print of an image that looks flat, not made yet (made when a candidate pair needs it)
+
+def fingerprint(data:bytes, print_now:bool=False)->tuple[str, str]:
+    "Perceptual hash (16 hex) and content print of image bytes: '' when not low-content, else the print or `PENDING`"
+    g = _grey_thumb(Image.open(io.BytesIO(data)))
+    p = '' if not looks_flat(g) else print_of(data) if print_now else PENDING
+    return f'{_hash_grey(g):016x}', p
+
+def print_of(data:bytes)->str:
+    "Content print of image bytes ('' when the image is not low-content)"
+    return content_print(Image.open(io.BytesIO(data)))
+
+def _fingerprint_file(f, print_now=False)->tuple[str, str]|None:
+    try:
+        with open(f, 'rb') as fp: return fingerprint(fp.read(), print_now)
+    except Exception as e:
+        logger.warning("cannot hash %s: %s", f, e)
+        return None
+
+def fingerprint_files(files:Iterable, # local paths
+                      workers:int|None=None, # threads (default: CPU count)
+                      quiet:bool=True,
+                      print_now:bool=False)->list[tuple[str, str]|None]: # make the prints now rather than `PENDING`
+    "`fingerprint` of image files, in parallel; `None` for files that cannot be read"
+    files = list(files)
+    with cf.ThreadPoolExecutor(ifnone(workers, os.cpu_count() or 2)) as ex:
+        fps = ex.map(lambda f: _fingerprint_file(f, print_now), files)
+        return list(progress(fps, total=len(files), desc='hashing', quiet=quiet))
+
+# %% ../nbs/02_cleaner.ipynb #763ee417
+_NG, _NC = PRINT_GREY ** 2, 3 * PRINT_COLOUR ** 2
+PRINT_LIMITS = dict(place=0.04, size=0.1, aspect=0.08, shape=0.035, colour=0.05)
+_GAINS = np.linspace(0.8, 1.25, 19, dtype=np.float32)
+
+def unpack_prints(prints:Sequence[str|None])->tuple:
+    "`(row, box, grey, colour)`: each print's row in the arrays (-1: no print: '', None or `PENDING`), and the arrays"
+    row, raws, size = np.full(len(prints), -1, np.int64), [], 10 + _NG + _NC
+    for k, p in enumerate(prints):
+        if not p or p == PENDING: continue
+        b = np.frombuffer(base64.b64decode(p), np.uint8)
+        if len(b) != size: raise ValueError(f"not a content print: {p[:20]!r}...")
+        row[k] = len(raws); raws.append(b)
+    raw = np.stack(raws) if raws else np.zeros((0, size), np.uint8)
+    return row, raw[:, 2:10].copy().view('<u2').astype(np.float32) / 65535, raw[:, 10:10 + _NG], raw[:, 10 + _NG:]
+
+def print_distances(P:tuple, Q:tuple, a:np.ndarray, b:np.ndarray)->tuple[np.ndarray, dict]:
+    "Print distance between rows `a` of `P` and rows `b` of `Q` (1 = at the limit), and each measure"
+    bp, bq = P[1][a], Q[1][b]
+    gp, gq, cp, cq = (X[k][ab].astype(np.float32) for k in (2, 3) for X, ab in ((P, a), (Q, b)))
+    r = np.log(np.maximum(bp[:, 2:] - bp[:, :2], 1e-4) / np.maximum(bq[:, 2:] - bq[:, :2], 1e-4))
+    err = np.stack([np.abs(cp - np.clip(cq * g, 0, 255)).mean(1) for g in _GAINS])
+    k = err.argmin(0)
+    m = dict(place=np.abs(bp - bq).max(1), size=np.abs(r).max(1), aspect=np.abs(r[:, 0] - r[:, 1]),
+             shape=np.abs(gp - np.clip(gq * _GAINS[k][:, None], 0, 255)).mean(1) / 255,
+             colour=err[k, np.arange(len(k))] / 255)
+    return np.max([m[x] / PRINT_LIMITS[x] for x in PRINT_LIMITS], 0), m
+
+# %% ../nbs/02_cleaner.ipynb #734fc183
+LOW_THRESHOLD = 12   # hash distance within which low-content images are candidates (then verified by their prints)
+
+def _resolve(ps:list, ks, load)->None:
+    "Replace the `PENDING` prints at `ks` of `ps` with the prints `load` makes"
+    todo = [k for k in ks.tolist() if ps[k] == PENDING]
+    if not todo: return
+    if load is None: raise ValueError("some prints are PENDING: pass `load` to make them")
+    for k, p in zip(todo, load(todo)): ps[k] = p
+
+def _unpack_rows(ps:list, ks:np.ndarray)->tuple:
+    "`unpack_prints` of the prints at `ks` only (those in candidate pairs), with a row for every index of `ps`"
+    U = unpack_prints([ps[k] for k in ks.tolist()])
+    row = np.full(len(ps), -1, np.int64); row[ks] = U[0]
+    return (row,) + U[1:]
+
+def _pairs_union(i, j, d, a, b, e, n):
+    i, j, d = np.concatenate([i, a]), np.concatenate([j, b]), np.concatenate([d, e])
+    _, first = np.unique(i * n + j, return_index=True)
+    return i[first], j[first], d[first]
+
+# %% ../nbs/02_cleaner.ipynb #0a6027a5
+def near_duplicates(hashes, # 64-bit hashes (as `near_pairs`)
+                    prints:Sequence[str|None], # their content prints: '' (or None) when not low-content, or `PENDING`
+                    threshold:int=DEFAULT_THRESHOLD, # largest hash distance
+                    low_threshold:int=LOW_THRESHOLD, # largest hash distance between two low-content images
+                    other=None, other_prints=None, # when given, pairs (i in hashes, j in other)
+                    load=None, other_load=None, # `load(indices)` -> prints of those images, to make `PENDING` ones
+                    workers:int|None=None)->tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    "Pairs `(i, j, hash distance, print distance)` that are near-duplicates (print distance NaN for two photos)"
+    q = as_hashes(hashes); h = q if other is None else as_hashes(other)
+    ps = list(prints); qs = ps if other is None else list(ifnone(other_prints, []))
+    if len(ps) != len(q) or len(qs) != len(h): raise ValueError("one print per hash is needed ('' for none)")
+    i, j, d = near_pairs(q, threshold, other=other, workers=workers)
+    fp = np.array([bool(p) for p in ps], bool); fq = fp if other is None else np.array([bool(p) for p in qs], bool)
+    lp, lq = np.flatnonzero(fp), np.flatnonzero(fq)
+    if not len(lp) and not len(lq): return i, j, d, np.full(len(i), np.nan, np.float32)   # the hash alone decides
+    if low_threshold > threshold and len(lp) and len(lq):
+        a, b, e = near_pairs(q[lp], low_threshold, other=None if other is None else h[lq], workers=workers)
+        i, j, d = _pairs_union(i, j, d, lp[a], (lp if other is None else lq)[b], e, len(h))
+    c = fp[i] | fq[j]
+    _resolve(ps, np.unique(i[c]), load); _resolve(qs, np.unique(j[c]), load if other is None else other_load)
+    if other is None: P = Q = _unpack_rows(ps, np.unique(np.concatenate([i[c], j[c]])))
+    else: P, Q = _unpack_rows(ps, np.unique(i[c])), _unpack_rows(qs, np.unique(j[c]))
+    a, b = P[0][i], Q[0][j]
+    pd = np.full(len(i), np.nan, np.float32)
+    both = np.flatnonzero((a >= 0) & (b >= 0))
+    for c in range(0, len(both), 1 << 14):   # in chunks: a pair of prints takes 5 kB as floats
+        k = both[c:c + (1 << 14)]; pd[k] = print_distances(P, Q, a[k], b[k])[0]
+    ok = ((a < 0) & (b < 0) & (d <= threshold)) | (pd <= 1)
+    return i[ok], j[ok], d[ok], pd[ok]
+
+# %% ../nbs/02_cleaner.ipynb #66b95c17
+_COLOURS = [(220, 30, 30), (30, 90, 220), (20, 150, 60), (250, 160, 0), (130, 40, 170), (20, 20, 20), (0, 170, 190),
+            (230, 80, 150)]
+_SHAPES = ('circle', 'square', 'triangle', 'star', 'bar', 'ring', 'cross', 'diamond', 'hexagon')
+
+def _fonts()->list:
+    "Font makers `size -> font`: Pillow's own, then DejaVu when installed"
+    from PIL import ImageFont
+    fs = [lambda s: ImageFont.load_default(size=s)]
+    for n in ('DejaVuSans-Bold.ttf', 'DejaVuSerif.ttf'):
+        p = Path('/usr/share/fonts/truetype/dejavu')/n
+        if p.exists(): fs.append(lambda s, p=p: ImageFont.truetype(str(p), s))
+    return fs
+
+def draw_shape(kind:str, colour:tuple, cx:int, cy:int, r:int, size=(400, 300))->Image.Image:
+    "A flat `kind` of `_SHAPES` of radius `r` centred at `(cx, cy)` on white"
+    from PIL import ImageDraw
+    im = Image.new('RGB', size, (255, 255, 255)); d = ImageDraw.Draw(im)
+    box, q = [cx - r, cy - r, cx + r, cy + r], r // 4
+    if kind == 'circle': d.ellipse(box, fill=colour)
+    elif kind == 'square': d.rectangle(box, fill=colour)
+    elif kind == 'ring': d.ellipse(box, outline=colour, width=max(3, q))
+    elif kind in ('bar', 'cross'):
+        d.rectangle([cx - r, cy - q, cx + r, cy + q], fill=colour)
+        if kind == 'cross': d.rectangle([cx - q, cy - r, cx + q, cy + r], fill=colour)
+    else:   # polygons: corners at radius r (a star's inner corners at 0.45 r)
+        n, a0 = dict(triangle=(3, -90), diamond=(4, 0), hexagon=(6, 0), star=(10, -90))[kind]
+        rs = [r if kind != 'star' or k % 2 == 0 else .45 * r for k in range(n)]
+        a = [math.radians(a0 + 360 * k / n) for k in range(n)]
+        d.polygon([(cx + rk * math.cos(ak), cy + rk * math.sin(ak)) for rk, ak in zip(rs, a)], fill=colour)
+    return im
+
+# %% ../nbs/02_cleaner.ipynb #5aea5925
+def draw_product(kind:str, colour:tuple, size:int=400)->Image.Image:
+    "A shaded `bottle`, `mug` or `box` with a soft shadow on white"
+    from PIL import ImageDraw, ImageFilter
+    im, x = Image.new('RGB', (size, size), (255, 255, 255)), size // 2
+    sh = Image.new('L', im.size, 0); ImageDraw.Draw(sh).ellipse([x - 90, 330, x + 90, 360], fill=90)
+    im.paste((200, 200, 200), (0, 0), sh.filter(ImageFilter.GaussianBlur(8)))
+    m = Image.new('L', im.size, 0); d = ImageDraw.Draw(m)
+    if kind == 'bottle':
+        d.rounded_rectangle([x - 50, 130, x + 50, 345], 25, fill=255); d.rectangle([x - 18, 60, x + 18, 140], fill=255)
+    elif kind == 'mug':
+        d.rounded_rectangle([x - 70, 170, x + 50, 345], 10, fill=255)
+        d.ellipse([x + 30, 210, x + 100, 290], outline=255, width=14)
+    else: d.rectangle([x - 80, 120, x + 80, 345], fill=255)
+    xs = np.linspace(-1, 1, size)[None, :, None]
+    shade = np.clip(np.array(colour)[None, None, :] * (1.15 - 0.35 * np.abs(xs - 0.2)), 0, 255) * np.ones((size, 1, 1))
+    im.paste(Image.fromarray(shade.astype(np.uint8)), (0, 0), m)
+    return im
+
+def _logo(k:int, font)->Image.Image:
+    "A flat two-colour logo: a disc or rounded square with a letter and a bar"
+    from PIL import ImageDraw
+    im = Image.new('RGB', (300, 300), (255, 255, 255)); d = ImageDraw.Draw(im)
+    if k % 2: d.ellipse([40, 40, 260, 260], fill=_COLOURS[k])
+    else: d.rounded_rectangle([40, 40, 260, 260], 30, fill=_COLOURS[k])
+    d.text((150, 150), 'WXYZ'[k // 2], fill=(255, 255, 255), font=font(150), anchor='mm')
+    d.rectangle([40, 250, 260, 262], fill=_COLOURS[(k + 3) % 8])
+    return im
+
+# %% ../nbs/02_cleaner.ipynb #0a51f2cc
+def low_content_pictures()->list[tuple[str, Image.Image]]:
+    "72 distinct low-content pictures: shapes, glyphs and words, flat logos, products on white"
+    from PIL import ImageDraw
+    out, fonts = [], _fonts()
+    for k, kind in enumerate(_SHAPES):
+        for v, (cx, cy) in enumerate([(200, 150), (110, 90), (290, 200), (150, 210)]):
+            r = min([30, 55, 80, 110][(k + v) % 4], cx - 5, cy - 5, 395 - cx, 295 - cy)
+            out.append((f'shape-{kind}-{v}', draw_shape(kind, _COLOURS[(k + 3 * v) % 8], cx, cy, r)))
+    six = ('circle', 'square', 'triangle', 'star', 'bar', 'diamond')
+    out += [(f'six-{kind}', draw_shape(kind, c, 110, 90, 40)) for kind, c in zip(six, _COLOURS[5:] + _COLOURS)]
+    out += [(f'disc-{k}', draw_shape('circle', c, 290, 200, 35)) for k, c in enumerate(_COLOURS[:4])]
+    for k, s in enumerate(['A', 'B', 'R', '7', 'cat', 'car', 'dog', 'SALE', 'OK', 'New!', 'web', 'wed']):
+        im = Image.new('RGB', (400, 300), (255, 255, 255))
+        font = fonts[k % len(fonts)](120 if len(s) < 3 else 80)
+        ImageDraw.Draw(im).text((60 + 10 * (k % 3), 60 + 15 * (k % 4)), s, fill=_COLOURS[k % 8], font=font)
+        out.append((f'text-{s}', im))
+    out += [(f'logo-{k}', _logo(k, fonts[0])) for k in range(8)]
+    products = [('bottle', (30, 120, 40)), ('bottle', (160, 30, 30)), ('mug', (30, 60, 160)), ('mug', (230, 200, 40)),
+                ('box', (200, 100, 20)), ('box', (90, 90, 90))]
+    out += [(f'product-{kind}-{k}', draw_product(kind, c)) for k, (kind, c) in enumerate(products)]
+    return out
+
+def low_content_variants(img:Image.Image)->dict[str, bytes]:
+    "Encoded edited copies of a low-content picture: half size, JPEG, 3% crop, 10% brighter and darker"
+    from PIL import ImageEnhance
+    w, h = img.size; cw, ch = int(w * .03), int(h * .03)
+    light = lambda f: _encode(ImageEnhance.Brightness(img).enhance(f), 'PNG')
+    return dict(resize=_encode(img.resize((w // 2, h // 2), Image.BILINEAR), 'PNG'), jpeg=_encode(img, quality=30),
+                crop=_encode(img.crop((cw, ch, w - cw, h - ch)), 'PNG'), bright=light(1.1), dark=light(0.9))
+
+def low_content_eval_set()->list[tuple[str, str, bytes]]:
+    "`(group, variant, bytes)` of the low-content pictures (PNG) and their edited copies; groups start with 'low-'"
+    return [(f'low-{g}', k, b) for g, im in low_content_pictures()
+            for k, b in {'original': _encode(im, 'PNG'), **low_content_variants(im)}.items()]
 
 # %% ../nbs/02_cleaner.ipynb #8f53d6b7
 def license_kind(lic:str|None)->str:
@@ -231,8 +503,11 @@ class DuplicateCleaner(MetadataCleaner, ImageCleaner):
     def __init__(self, threshold:int=DEFAULT_THRESHOLD, # largest Hamming distance between near-duplicates (bits of 64)
                  against:str|Path|Dataset|None=None, # a folder (test set) whose copies are rejected
                  per_label:bool=False, # compare only documents with the same label
-                 workers:int|None=None): # threads for hashing and search
-        if not (isinstance(threshold, int) and 0 <= threshold <= 32): raise ValueError(f"threshold must be an int between 0 and 32, not {threshold!r}")
+                 workers:int|None=None, # threads for hashing and search
+                 low_threshold:int=LOW_THRESHOLD): # largest distance between low-content images (verified by prints)
+        for k, v in (('threshold', threshold), ('low_threshold', low_threshold)):
+            if not (isinstance(v, int) and 0 <= v <= 32):
+                raise ValueError(f"{k} must be an int between 0 and 32, not {v!r}")
         if against is not None and not isinstance(against, Dataset) and not Path(against).is_dir():
             raise ValueError(f"against={str(against)!r} is not a folder")
         store_attr()
@@ -269,27 +544,34 @@ def clean_docs(self:DuplicateCleaner, docs:Iterable[Document])->tuple[list[Docum
 # %% ../nbs/02_cleaner.ipynb #14561ab4
 @patch
 def check_image(self:DuplicateCleaner, doc:Document, data:bytes, img:Image.Image)->Verdict:
-    "Keep; record `sha256`, `phash` and the size when missing"
+    "Keep; record `sha256`, `phash`, whether it may be low-content (`extra['cprint']`) and the size when missing"
     ch = {}
     if not doc.sha256: ch['sha256'] = hashlib.sha256(data).hexdigest()
-    if not doc.phash: ch['phash'] = phash(data)
+    if not doc.phash or 'cprint' not in doc.extra:
+        h, p = fingerprint(data)
+        ch.update(phash=doc.phash or h, extra={'cprint': p})
     if doc.width is None or doc.height is None: ch['width'], ch['height'] = img.size
     return Verdict(True, changes=ch)
 
 # %% ../nbs/02_cleaner.ipynb #9029873c
+def _hashed(doc)->bool: return bool(doc.phash and doc.sha256) and 'cprint' in doc.extra
+
 def _hash_doc(ds, doc):
-    "`doc` with `sha256` and `phash` filled in from its image (unchanged if it cannot be read)"
+    "`doc` with `sha256`, `phash` and content print filled in from its image (unchanged if it cannot be read)"
     try: data = ds.read_image(doc)
     except Exception as e:
         logger.warning("cannot read the image of %s: %s", doc.uuid, e); return doc
-    try: return dataclasses.replace(doc, sha256=doc.sha256 or hashlib.sha256(data).hexdigest(), phash=doc.phash or phash(data))
+    try:
+        h, p = fingerprint(data)
+        return dataclasses.replace(doc, sha256=doc.sha256 or hashlib.sha256(data).hexdigest(), phash=doc.phash or h,
+                                   extra={**doc.extra, 'cprint': p})
     except Exception as e:
         logger.warning("cannot hash the image of %s: %s", doc.uuid, e); return doc
 
 @patch
 def _hash_missing(self:DuplicateCleaner, ds:Dataset, docs:list, quiet=True, store=True)->list:
     "`docs` with hashes filled in, written back to `ds` when `store`"
-    todo = [k for k, d in enumerate(docs) if not (d.phash and d.sha256) and d.file]
+    todo = [k for k, d in enumerate(docs) if not _hashed(d) and d.file]
     if not todo: return docs
     docs = list(docs)
     with cf.ThreadPoolExecutor(ifnone(self.workers, os.cpu_count() or 2)) as ex:
@@ -300,56 +582,93 @@ def _hash_missing(self:DuplicateCleaner, ds:Dataset, docs:list, quiet=True, stor
 
 @patch
 def _against_index(self:DuplicateCleaner)->tuple:
-    "Names, sha256s, phashes and normalised URLs of the `against` folder (computed once)"
+    "Names, sha256s, phashes, prints and normalised URLs of the `against` folder (computed once)"
     if self._against is not None: return self._against
     a = self.against
     root = Path(a.path) if isinstance(a, Dataset) else Path(a)
     if isinstance(a, Dataset) or (root/'metadata').is_dir():
         ads = a if isinstance(a, Dataset) else Dataset(root, create=False)
         docs = self._hash_missing(ads, [d for d in ads.docs() if d.file or d.image_url], store=False)
-        names = [d.uuid for d in docs]
-        shas, hs = [d.sha256 for d in docs], [d.phash for d in docs]
+        names, read = [d.uuid for d in docs], lambda k: ads.read_image(docs[k])
+        shas, hs, ps = [d.sha256 for d in docs], [d.phash for d in docs], [d.extra.get('cprint') for d in docs]
         urls = {normalize_url(d.image_url): d.uuid for d in docs}
     else:
         files = sorted(p for p in root.rglob('*') if p.suffix.lower() in _IMG_EXT and p.is_file())
-        names = [str(p.relative_to(root)) for p in files]
+        names, read = [str(p.relative_to(root)) for p in files], lambda k: files[k].read_bytes()
         shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
-        hs, urls = phash_files(files, self.workers), {}
+        fps, urls = fingerprint_files(files, self.workers), {}
+        hs, ps = [f and f[0] for f in fps], [f and f[1] for f in fps]
     ok = [k for k, h in enumerate(hs) if h]
-    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]), urls)
+    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]),
+                     urls, [ps[k] for k in ok], self._print_loader(lambda k: read(ok[k])))
     return self._against
 
-# %% ../nbs/02_cleaner.ipynb #d188db8c
+# %% ../nbs/02_cleaner.ipynb #2db0b138
+@patch
+def _print_loader(self:DuplicateCleaner, read, # read(k) -> the bytes of image k
+                  docs:list|None=None, ds:Dataset|None=None): # when given, the prints are stored in these records
+    "A `load(indices)` for `near_duplicates`: the content prints of those images"
+    def one(k):
+        try: return print_of(read(k))
+        except Exception as e:
+            logger.warning("cannot make the content print of image %s: %s", docs[k].uuid if docs else k, e); return ''
+    def load(ks):
+        with cf.ThreadPoolExecutor(ifnone(self.workers, os.cpu_count() or 2)) as ex: ps = list(ex.map(one, ks))
+        if ds is not None:
+            for k, p in zip(ks, ps):
+                docs[k] = dataclasses.replace(docs[k], extra={**docs[k].extra, 'cprint': p}); ds.update(docs[k])
+        return ps
+    return load
+
+# %% ../nbs/02_cleaner.ipynb #8c3c210c
+def _measures(d:int, p:float)->str:
+    "The two measures of a near-duplicate pair for the log: hash distance, and print distance when verified"
+    return f"distance {d}" if p != p else f"distance {d}, print {p:.2f}"
+
 @patch
 def finish(self:DuplicateCleaner, ds:Dataset, quiet:bool=False)->list[tuple[Document, Verdict]]:
     "Exact copies and near-duplicates among the downloaded images (and of `against`); all but the best of each group"
     docs = [d for d in self._hash_missing(ds, list(ds.docs(status='downloaded')), quiet) if d.phash]
-    out, t = [], self.threshold
+    out, t, tl = [], self.threshold, self.low_threshold
     if self.against is not None and docs:
-        names, shas, ah, _ = self._against_index()
+        names, shas, ah, _, aps, aload = self._against_index()
         hit = {}
-        i, j, d = near_pairs([x.phash for x in docs], t, other=ah, workers=self.workers)
-        for a, b, dd in sorted(zip(i.tolist(), j.tolist(), d.tolist()), key=lambda x: -x[2]): hit[a] = f"near-duplicate of {names[b]} in {self.against} (distance {dd})", dd
+        load = self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds)
+        i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, other=ah,
+                                      other_prints=aps, load=load, other_load=aload, workers=self.workers)
+        for a, b, dd, pp in sorted(zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()), key=lambda x: -x[2]):
+            hit[a] = f"near-duplicate of {names[b]} in {self.against} ({_measures(dd, pp)})", dd
         for a, x in enumerate(docs):
             if x.sha256 in shas: hit[a] = f"exact copy of {shas[x.sha256]} in {self.against}", 0
         out += [(docs[a], Verdict(False, why, score=dd)) for a, (why, dd) in sorted(hit.items())]
         docs = [x for a, x in enumerate(docs) if a not in hit]
     nb = [[] for _ in docs]
-    i, j, d = near_pairs([x.phash for x in docs], t, workers=self.workers)
-    for a, b, dd in zip(i.tolist(), j.tolist(), d.tolist()): nb[a].append((dd, b)); nb[b].append((dd, a))
+    load = self._print_loader(lambda k: ds.read_image(docs[k]), docs, ds)
+    i, j, d, pd = near_duplicates([x.phash for x in docs], [x.extra.get('cprint') for x in docs], t, tl, load=load,
+                                  workers=self.workers)
+    for a, b, dd, pp in zip(i.tolist(), j.tolist(), d.tolist(), pd.tolist()):
+        nb[a].append((dd, pp, b)); nb[b].append((dd, pp, a))
     by_sha = {}
     for a, x in enumerate(docs): by_sha.setdefault(x.sha256, []).append(a)
     for g in by_sha.values():
-        for a, b in itertools.combinations(g, 2): nb[a].append((-1, b)); nb[b].append((-1, a))   # -1: same bytes
+        for a, b in itertools.combinations(g, 2): nb[a].append((-1, 0., b)); nb[b].append((-1, 0., a))   # -1: same
     kept = set()
     for a in sorted(range(len(docs)), key=lambda a: best_copy_key(docs[a])):
-        if self.per_label: close = [(dd, b) for dd, b in nb[a] if b in kept and docs[b].label == docs[a].label]
-        else: close = [(dd, b) for dd, b in nb[a] if b in kept]
+        close = [x for x in nb[a] if x[2] in kept and (not self.per_label or docs[x[2]].label == docs[a].label)]
         if not close: kept.add(a); continue
-        dd, b = min(close)
-        why = f"exact copy of {docs[b].uuid}" if dd < 0 else f"near-duplicate of {docs[b].uuid} (distance {dd})"
+        dd, pp, b = min(close, key=lambda x: (x[0], 0 if x[1] != x[1] else x[1], x[2]))
+        why = f"exact copy of {docs[b].uuid}" if dd < 0 else f"near-duplicate of {docs[b].uuid} ({_measures(dd, pp)})"
         out.append((docs[a], Verdict(False, why, score=max(dd, 0))))
     return out
+
+# %% ../nbs/02_cleaner.ipynb #8c5d2e9c
+def folder_scores(ds:Dataset, group_of:dict)->dict:
+    "Precision and recall of the rejections logged in `ds` against the true group of each uuid"
+    rej = [l for l in ds.log() if l['cleaner'] == 'dedup' and l['uuid'] in group_of]
+    right = sum(group_of[l['uuid']] == group_of.get(l['reason'].split(' of ')[1].split()[0]) for l in rej)
+    redundant = len(group_of) - len(set(group_of.values()))
+    return dict(rejected=len(rej), right=right, redundant=redundant, precision=round(right / max(len(rej), 1), 4),
+                recall=round(right / max(redundant, 1), 4))
 
 # %% ../nbs/02_cleaner.ipynb #4343a6b9
 def sharpness(gray:np.ndarray)->float:

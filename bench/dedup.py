@@ -174,7 +174,7 @@ def _folder_scores(ev):
     "Clean a folder holding `ev` with DuplicateCleaner; precision/recall for photos and for low-content groups"
     from web2dataset.cleaner import DuplicateCleaner, folder_scores
     from web2dataset.core import Dataset, Document
-    import dataclasses, hashlib
+    import dataclasses
     with tempfile.TemporaryDirectory() as d:
         ds, group_of, rng = Dataset(d), {}, np.random.default_rng(1)
         for k, (g, v, b) in enumerate(ev):

@@ -1,7 +1,7 @@
 """`web2dataset download --dask` and `create --dask` against a real Dask cluster: a `dask scheduler` and a `dask worker`
 (two worker processes) started here as subprocesses on 127.0.0.1 and stopped at the end, the folder given as a
 `file://` URL (any fsspec URL works the same way)."""
-import contextlib, io, json, os, socket, subprocess, sys, time
+import contextlib, io, json, os, socket, subprocess, sys
 from pathlib import Path
 import pytest
 distributed = pytest.importorskip('distributed')

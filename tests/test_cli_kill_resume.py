@@ -5,7 +5,7 @@ A LocalWeb with latency serves an Openverse-shaped search and the images (one pe
 few seconds). The reference folder is built by one uninterrupted run. Each test starts the same command in a child
 process, kills it with SIGKILL once the folder has reached a given point (records saved, some images downloaded,
 most images downloaded), checks the run really was cut short, runs the same command again and compares."""
-import hashlib, json, os, signal, subprocess, sys, tarfile, time
+import hashlib, json, signal, subprocess, sys, tarfile, time
 from collections import Counter
 from pathlib import Path
 import pytest

@@ -106,7 +106,7 @@ def test_download_time(web, tmp_path, client):
     urls = _urls(web)
     web.reset_counts()
     ds = Dataset(tmp_path/'ds'); ds.add([Document(u) for u in urls])
-    stats = BasicDownloader(ds.path, client=client, allow_private={'127.0.0.1'}, quiet=True).download()
+    _stats = BasicDownloader(ds.path, client=client, allow_private={'127.0.0.1'}, quiet=True).download()
     got = {d.image_url: (d.status, d.reason) for d in ds.docs()}
     assert got == urls, {k.replace(web.url, ''): (v, urls[k]) for k, v in got.items() if v != urls[k]}
     for u in ('/s/tdm/a.jpg', '/s/c.gif'): assert web.hits(u) == 0, u                  # refused before any request

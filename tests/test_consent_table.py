@@ -9,7 +9,7 @@ from web2dataset.core import Dataset, Document, make_session
 from web2dataset.cleaner import ConsentCleaner
 from web2dataset.consent import CONSENT_PATHS
 from web2dataset.downloader import BasicDownloader, _has_pycurl
-from web2dataset.testing import LocalWeb, FAULTS, make_image, with_xmp
+from web2dataset.testing import LocalWeb, FAULTS, make_image
 
 A, R = True, False   # allowed, refused
 ISSUE = "User-agent: *\nDisallow: /private/\nAllow: /private/shared/\nDisallow: /*.gif$\n"

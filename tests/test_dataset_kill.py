@@ -6,7 +6,7 @@ complete, each log line but possibly the last is valid JSON, and a resumed `Data
 import json, os, random, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pytest
-from web2dataset.core import Dataset, Document
+from web2dataset.core import Dataset
 
 WRITER = textwrap.dedent('''
     import sys, hashlib

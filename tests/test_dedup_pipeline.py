@@ -3,10 +3,8 @@
 Issue #16: six distinct simple shapes on white (a circle, a square, a triangle, a star, a bar and a diamond in different
 colours, small, at the same place) are all within 8 bits of each other by the 64-bit hash alone; with the content prints all six are kept, while
 edited copies (of a shape and of a photo) are still rejected, naming the image kept and both measures."""
-import io, re
-import numpy as np
+import re
 import pytest
-from PIL import Image
 from web2dataset.cleaner import DuplicateCleaner, draw_shape, near_pairs, phash, _COLOURS, _encode, _rgb
 from web2dataset.core import Dataset
 from web2dataset.downloader import BasicDownloader

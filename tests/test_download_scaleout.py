@@ -89,7 +89,7 @@ def test_s3_folder(s3, web):
     assert [l['reason'] for l in ds.log()] == ['not-an-image']
     assert ds.stats['download']['counts'] == st['counts']
     # and from Dask-like workers: shards on a process pool writing to the same bucket
-    ds2 = _folder('s3://bucket/ds2', urls[:20], **s3)
+    _ds2 = _folder('s3://bucket/ds2', urls[:20], **s3)
     with cf.ProcessPoolExecutor(2, mp_context=mp.get_context('spawn')) as ex:
         st2 = BasicDownloader('s3://bucket/ds2', threads=4, allow_private={'127.0.0.1'}, quiet=True,
                               storage_options=s3).download(executor=ex, shard_size=5)

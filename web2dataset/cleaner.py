@@ -6,15 +6,14 @@ Docs: https://web2dataset.github.io/web2dataset/cleaner.html.md"""
 
 # %% ../nbs/02_cleaner.ipynb #41e3648c
 from __future__ import annotations
-import concurrent.futures as cf, dataclasses, hashlib, io, itertools, math, os, re, threading, time
+import concurrent.futures as cf, dataclasses, hashlib, io, itertools, math, os, re, threading
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
 from fastcore.basics import ifnone, patch, store_attr
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .core import *
 

@@ -603,7 +603,7 @@ def doctor(path:str, # dataset folder
            quiet:bool=False, # no progress bar, no report
           ):
     "Check a dataset folder for damage (records, images, crash leftovers, stale exports, takedowns); --fix mends it"
-    import web2dataset.doctor
+    import web2dataset.doctor   # noqa: F401 (adds Dataset.check and Dataset.repair)
     ds = open_dataset(path)
     found = ds.check(hashes=not quick, quiet=quiet)
     done = ds.repair(found, quiet=quiet) if fix and found else []

@@ -11,12 +11,13 @@ import concurrent.futures as cf, hashlib, io, itertools, secrets, threading, tim
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jsons, requests
 from fastcore.basics import ifnone, patch, store_attr
 from fastcore.meta import delegates
+if TYPE_CHECKING: from PIL import Image   # annotations only: core imports Pillow where it decodes
 
 from . import __version__
 

@@ -6,7 +6,7 @@ Docs: https://web2dataset.github.io/web2dataset/doctor.html.md"""
 
 # %% ../nbs/04a_doctor.ipynb #4fe755ca
 from __future__ import annotations
-import dataclasses, hashlib, json, os, re
+import hashlib, json, os, re
 from typing import NamedTuple
 
 from fastcore.basics import patch

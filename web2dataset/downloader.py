@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, os, queue, re, sys, threading, time, uuid as uuidlib
 from collections import Counter, defaultdict, deque
 from concurrent.futures import Executor, FIRST_COMPLETED, wait
-from contextlib import nullcontext
 from types import SimpleNamespace
 from typing import Iterable
 from urllib.parse import urljoin, urlsplit

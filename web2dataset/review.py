@@ -7,9 +7,9 @@ Docs: https://web2dataset.github.io/web2dataset/review.html.md"""
 # %% ../nbs/08_review.ipynb #519ac4f9
 from __future__ import annotations
 import base64, concurrent.futures as cf, dataclasses, hashlib, html, io, json, os, secrets, threading, time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from fastcore.basics import ifnone, patch, store_attr
@@ -91,7 +91,7 @@ class Embedder:
         if backend not in ('auto', 'onnx', 'torch'):
             raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', not {backend!r}")
         if backend == 'auto':
-            try: import onnxruntime; backend = 'onnx'
+            try: import onnxruntime; backend = 'onnx'   # noqa: F401 (is it installed?)
             except ImportError: backend = 'torch'
         store_attr()
         self.threads = threads or os.cpu_count() or 1

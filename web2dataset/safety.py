@@ -6,7 +6,7 @@ Docs: https://web2dataset.github.io/web2dataset/safety.html.md"""
 
 # %% ../nbs/02a_safety.ipynb #808696ed
 from __future__ import annotations
-import hashlib, importlib, io, threading
+import hashlib, io, threading
 import numpy as np
 from fastcore.basics import store_attr
 from PIL import Image, ImageFilter, ImageOps

@@ -6,7 +6,7 @@ Docs: https://web2dataset.github.io/web2dataset/searcher.html.md"""
 
 # %% ../nbs/01_searcher.ipynb #767d4034
 from __future__ import annotations
-import csv, dataclasses, gzip, html, importlib, itertools, json, os, re, time
+import csv, dataclasses, gzip, html, itertools, json, os, re, time
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator

@@ -78,3 +78,16 @@ def test_dataset_clean_with_core_only(tmp_path):
     p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "'checked': 1" in p.stdout, p.stdout
+
+# The floors of CONTRIBUTING's map: a module imports only from floors below its own (google and safety also from
+# the module whose bases they extend, on their own floor)
+FLOORS = dict(core=0, testing=0, consent=1, searcher=2, google=2, cleaner=2, safety=2, downloader=3, pipeline=4,
+              export=5, doctor=6, review=6, cli=7)
+SAME_FLOOR = {('google', 'searcher'), ('safety', 'cleaner')}
+
+def test_imports_flow_down_the_floors():
+    "Every module of the package has a floor, and imports only from below it"
+    assert set(FLOORS) == set(MODULES), f"give each module a floor in tests/test_structure.py and CONTRIBUTING.md: {set(MODULES) ^ set(FLOORS)}"
+    up = [(m, d) for m in MODULES for d in _imports(PKG/f'{m}.py') - {m}
+          if FLOORS[d] >= FLOORS[m] and (m, d) not in SAME_FLOOR]
+    assert not up, f"imports up or across a floor: {up}"

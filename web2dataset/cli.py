@@ -545,7 +545,7 @@ def demo(path:str='web2dataset-demo', # a new folder for the demo dataset
                                  clean='dedup,quality', export='hf', base_url=web.url, allow_private=True, quiet=quiet)
     finally: web.stop()
     some = next((d for d in open_dataset(p).docs(status='downloaded')), None)
-    res['lines'] += ['', 'Next:', f'  python -c "from datasets import load_dataset; print(load_dataset(\'imagefolder\', data_dir=\'{p}\'))"',
+    res['lines'] += ['', 'Next:', f'  python -c "from datasets import load_dataset; print(load_dataset(\'{p}\'))"   # labels as ClassLabel',
                      f'  less {p}/README.md          # the dataset card']
     if some: res['lines'].append(f'  web2dataset remove {p} --url {some.image_url}   # a takedown')
     return {**res, 'command': 'demo'}

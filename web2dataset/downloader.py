@@ -199,12 +199,8 @@ def _state(self:BasicDownloader):
 
 @patch
 def _cleaner_list(self:BasicDownloader):
-    "The image cleaners (the cleaner module is imported only when there are some)"
-    if self._cleaners is None:
-        if not self.cleaners: self._cleaners = []
-        else:
-            from web2dataset.cleaner import as_cleaners
-            self._cleaners = as_cleaners(self.cleaners)
+    "The image cleaners, resolved once (core's `as_cleaners`: a name loads its module through the registry)"
+    if self._cleaners is None: self._cleaners = as_cleaners(self.cleaners)
     return self._cleaners
 
 # %% ../nbs/03_downloader.ipynb #d0250302
@@ -413,9 +409,7 @@ def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stra
         rule = self._takedowns.match(doc) if self._takedowns else None
         if rule is None: return doc
         return self._settle(takedown_record(doc, rule), None, stray)   # taken down: not a single request
-    if self._cleaner_list():
-        from web2dataset.cleaner import clean_one, uncleaned
-        if uncleaned(doc, self._cleaner_list()): doc = clean_one(ds, doc, self._cleaner_list())   # a killed run's
+    if uncleaned(doc, self._cleaner_list()): doc = clean_one(ds, doc, self._cleaner_list())   # a killed run's
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, None
 
@@ -435,9 +429,7 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
     if doc.status == 'rejected': ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
     ds.update(doc)
     nbytes = (doc.bytes or 0) if doc.status == 'downloaded' else 0
-    if doc.status == 'downloaded' and self._cleaner_list():
-        from web2dataset.cleaner import clean_one
-        doc = clean_one(ds, doc, self._cleaner_list(), data=data)
+    if doc.status == 'downloaded' and self._cleaner_list(): doc = clean_one(ds, doc, self._cleaner_list(), data=data)
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, nbytes, (doc.extra.get('hash') or {}).get('check')
 
@@ -873,7 +865,6 @@ def download(self:BasicDownloader,
         if own: own.shutdown()
     cs = self._cleaner_list()
     if cs:
-        from web2dataset.cleaner import finish_cleaners
         for d in finish_cleaners(ds, cs, quiet=self.quiet):
             tally['status:downloaded'] -= 1; tally['status:rejected'] += 1
             if d.reason: tally[f'reason:{d.reason}'] += 1

@@ -6,6 +6,7 @@
     python bench/download.py --client curl,threads --dir /dev/shm   # both HTTP clients, outputs in memory
     python bench/download.py --img2dataset /path/to/venv/bin/img2dataset
     python bench/download.py --hosts 50 --big 0    # many hosts, every web2dataset default: Quick start and CLI paths
+    python bench/download.py --faults 15           # one host serving every fault kind x 15, every default
 
 The local web (`web2dataset.testing.LocalWeb(process=True)`) serves from its own process, so that it does not share
 the GIL with the clients. Each tool runs as its own process, timed from start to exit (imports, reading the URL
@@ -31,7 +32,12 @@ The 100 000-URL run reports the peak resident memory of the web2dataset process 
 URLs spread over them in turn, and web2dataset with every default left on (per-host limits, robots.txt, processes and
 transfers chosen by the library) along the two paths a user takes: the Quick start's Python path
 (`UrlListSearcher(list).search()`, `.save(folder)`, then `BasicDownloader(folder).download()`) and the command line
-(`web2dataset download FOLDER --urls LIST`). img2dataset runs as above."""
+(`web2dataset download FOLDER --urls LIST`). img2dataset runs as above.
+
+`--faults K` is a server that stumbles: one local web, K URLs of every fault kind `LocalWeb` serves (hangs, drips,
+resets, 429/503 with and without `Retry-After`, bombs, opt-outs...), shuffled, downloaded with every default left on
+(`BasicDownloader(folder).download()` in a process of its own, per client). It prints the wall time and checks every
+document's end state against `web2dataset.testing.FAULT_ENDS`."""
 import argparse, os, resource, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -120,6 +126,34 @@ def many_hosts(a, i2d, tmp):
                       f"client CPU {cpu:.2f} s")
         report(res)
 
+FAULTS_RUN = r'''
+import sys
+from web2dataset.downloader import BasicDownloader
+print(BasicDownloader(sys.argv[1], client=sys.argv[2], allow_private={'127.0.0.1'}, quiet=True).download())
+'''
+
+def fault_corpus(a, clients, tmp):
+    "The `--faults` run: every fault kind x `a.faults` on one host, all defaults; wall time and wrong end states"
+    import random
+    from collections import Counter
+    from web2dataset.core import Dataset, Document
+    from web2dataset.testing import LocalWeb, FAULTS, FAULT_ENDS
+    with LocalWeb(process=True, n_images=8, keep_requests=False) as web:
+        kinds = {web.fault(f, token=f'{f}-{i}'): f for f in FAULTS for i in range(a.faults)}
+        urls = list(kinds); random.Random(0).shuffle(urls)
+        print(f"{len(urls)} URLs on one host: {len(FAULTS)} fault kinds x {a.faults}, shuffled; every default")
+        for c in clients:
+            out = tmp/f'faults-{c}'
+            Dataset(out).add(Document(u, engine='urls', query='faults') for u in urls)
+            wall, cpu, _, rc, log = run([sys.executable, '-c', FAULTS_RUN, str(out), c])   # loopback: 127.0.0.1 only
+            if rc: print(f"{c} exited {rc}:\n{log[-2000:]}")
+            ends = {d.image_url: (d.status, d.reason) for d in Dataset(out).docs()}
+            wrong = Counter((kinds[u], *ends.get(u, ('missing', None))) for u in urls
+                            if ends.get(u, (None, None))[0] != FAULT_ENDS[kinds[u]][0]
+                            or ends[u][1] not in FAULT_ENDS[kinds[u]][1])
+            statuses = Counter(s for s, _ in ends.values())
+            print(f"  {c:8s} {wall:6.1f} s; {dict(statuses)}; wrong end states: {dict(wrong) or 'none'}")
+
 def report(res):
     "Best and median images/s of each tool, and each web2dataset path's ratio to img2dataset"
     med = lambda r: sorted(r)[len(r) // 2]
@@ -179,6 +213,7 @@ def main():
     ap.add_argument('--repeat', type=int, default=3, help='runs of each tool, interleaved (best, median and all reported)')
     ap.add_argument('--big', type=int, default=100_000, help='URLs of the peak-RSS run (0: skip)')
     ap.add_argument('--hosts', type=int, default=0, help='many hosts: this many local webs on 127.0.0.2... (0: one)')
+    ap.add_argument('--faults', type=int, default=0, help='URLs of each fault kind on one host, every default (0: skip)')
     ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')   # img2dataset's albumentations would look online
@@ -191,6 +226,9 @@ def main():
         try: return many_hosts(a, i2d, tmp)
         finally: shutil.rmtree(tmp, ignore_errors=True)
     clients = [c if c != 'auto' else ('curl' if _has_pycurl() else 'threads') for c in a.client.split(',')]
+    if a.faults:
+        try: return fault_corpus(a, clients, tmp)
+        finally: shutil.rmtree(tmp, ignore_errors=True)
     tools = [f'web2dataset-{c}' for c in clients] + (['img2dataset'] if i2d else [])
     print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB, {a.latency * 1000:.0f} ms latency; outputs in {tmp}; "
           f"web2dataset: {a.threads} in flight x {a.processes} process(es); img2dataset: {i2d or 'not installed'}")

@@ -9,23 +9,9 @@ import pytest
 pytestmark = pytest.mark.xdist_group('faults')   # one worker runs the module: each client's fixture is built once
 from web2dataset.core import Dataset, Document, url_uuid
 from web2dataset.downloader import BasicDownloader, check_image, _has_pycurl
-from web2dataset.testing import LocalWeb, FAULTS
+from web2dataset.testing import LocalWeb, FAULTS, FAULT_ENDS, FAULT_TRANSIENT
 
-# fault -> (status, set of acceptable reasons); reasons that depend on which limit is hit first are sets
-EXPECTED = {
-    '404': ('failed', {'http-404'}), '500': ('failed', {'http-500'}),
-    '503-then-ok': ('downloaded', {None}), 'retry-after': ('downloaded', {None}), 'retry-after-date': ('downloaded', {None}),
-    'reset': ('failed', {'connection'}), 'hang': ('failed', {'timeout', 'deadline'}),
-    'hang-body': ('failed', {'timeout', 'deadline'}), 'drip': ('failed', {'deadline'}), 'truncated': ('failed', {'truncated'}),
-    'html': ('rejected', {'not-an-image'}), 'empty': ('rejected', {'empty'}), 'wrong-type': ('downloaded', {None}),
-    'corrupt': ('rejected', {'corrupt'}), 'bomb': ('rejected', {'too-many-pixels'}), 'huge': ('rejected', {'too-large'}),
-    'endless': ('rejected', {'too-large'}), 'endless-chunked': ('rejected', {'too-large'}),
-    'redirect-chain': ('downloaded', {None}), 'redirect-loop': ('failed', {'redirect-loop'}),
-    'redirect-private': ('rejected', {'unsafe-url'}), 'redirect-loopback': ('rejected', {'unsafe-url'}),
-    'noai': ('rejected', {'noai'}), 'noimageai': ('rejected', {'noimageai'}), 'tdm': ('rejected', {'tdm-reservation'}),
-    'svg': ('rejected', {'svg'}), 'xmp': ('rejected', {'xmp-data-mining'}), 'xmp-png': ('rejected', {'xmp-data-mining'}),
-}
-TRANSIENT = {'500', 'reset', 'hang', 'hang-body', 'drip', 'truncated'}
+EXPECTED, TRANSIENT = FAULT_ENDS, FAULT_TRANSIENT   # fault -> (status, acceptable reasons); transient kinds
 
 def test_every_fault_kind_is_known():
     "A fault added to LocalWeb must get an expectation here"

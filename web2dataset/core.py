@@ -27,10 +27,10 @@ __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', '
            'DownloadError', 'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url',
            'now_iso', 'url_uuid', 'Document', 'atomic_write', 'Dataset', 'DamagedRecordError', 'record_problem',
            'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'pin_approved',
-           'PinnedAdapter', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry', 'progress', 'require',
-           'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record', 'apply_takedowns',
-           'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners', 'uncleaned',
-           'reject', 'clean_one', 'finish_cleaners']
+           'PinnedAdapter', 'Session', 'make_session', 'SpeedFloor', 'read_body', 'fetch_bytes', 'Registry', 'progress',
+           'require', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record',
+           'apply_takedowns', 'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners',
+           'uncleaned', 'reject', 'clean_one', 'finish_cleaners']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -565,11 +565,12 @@ from fastcore.basics import patch
 # %% ../nbs/00_core.ipynb #8c41c0dd
 class _HostState:
     "What a `HostLimiter` knows of one host"
-    __slots__ = ('rate', 'conc', 'inflight', 'next', 'cut_at', 'ok', 'starts', 'cond')
+    __slots__ = ('rate', 'conc', 'inflight', 'next', 'cut_at', 'ok', 'starts', 'cond', 'slots', 'stalled')
     def __init__(self, rate, conc, lock):
         self.rate, self.conc = rate, conc            # allowed now: request starts per second, requests in flight
         self.inflight, self.next, self.cut_at, self.ok = 0, 0.0, -math.inf, True   # ok: a success since the last cut
         self.starts, self.cond = deque(maxlen=256), threading.Condition(lock)   # recent start times; waiters for a slot
+        self.slots, self.stalled = set(), 0          # the `_Slot`s taken (`take`); how many of them stalled
 
 class HostLimiter:
     "Per-host rate (requests/s) and concurrency limits, shared by every thread, adapted to the host's answers (AIMD)"
@@ -580,7 +581,10 @@ class HostLimiter:
                                     # when no answer since the last cut was a success)
                  increase:float=1.0, # each other answer adds this to its allowed rate (requests/s) and concurrency
                  cooldown:float=1.0, # seconds after a cut during which more 429/503 do not cut again
-                 free_rate:float=64): # without a `rate`, a host whose allowed rate is back here is unlimited again
+                 free_rate:float=64, # without a `rate`, a host whose allowed rate is back here is unlimited again
+                 stall:float|None=2.0, # a request under `stall_speed` for this long leaves the concurrency count
+                 stall_speed:float=1024, # bytes/s below which a request (`take`, `got`) is stalled
+                 max_stalled:int=16): # most stalled requests per host, beside its concurrency
         store_attr()
         self._lock, self._hosts, self._held = threading.Lock(), {}, threading.local()
 
@@ -604,7 +608,7 @@ def enter(self:HostLimiter, host:str, block:bool=True)->bool:
     t0 = time.monotonic()
     with self._lock:
         h = self._host(host)
-        while h.inflight + 1 > max(1, h.conc):
+        while self._full(h):
             if not block: return False
             h.cond.wait(0.5)
         h.inflight += 1
@@ -629,6 +633,57 @@ def reserve(self:HostLimiter, host:str)->float:
         h.starts.append(start)
     return start
 
+# %% ../nbs/00_core.ipynb #2c8ec77f
+class _Slot:
+    "One request holding a slot of `host`: the bytes it received, and since when it is watched for a stall"
+    __slots__ = ('host', 'bytes', 'mark', 'marked', 'stalled')
+    def __init__(self, host:str): self.host, self.bytes, self.mark, self.marked, self.stalled = host, 0, time.monotonic(), 0, False
+    def __repr__(self): return f"_Slot({self.host!r}, bytes={self.bytes}, stalled={self.stalled})"
+
+# %% ../nbs/00_core.ipynb #da98095a
+@patch
+def _unstall(self:HostLimiter, h:_HostState):
+    "Set aside the slots of `h` that got under `stall_speed` bytes/s for `stall` seconds (the lock is held)"
+    if self.stall is None: return
+    now = time.monotonic()
+    for s in h.slots:
+        if h.stalled >= self.max_stalled: return
+        if s.stalled or (dt := now - s.mark) < self.stall: continue
+        if s.bytes - s.marked < self.stall_speed * dt: s.stalled, h.inflight, h.stalled = True, h.inflight - 1, h.stalled + 1
+        else: s.mark, s.marked = now, s.bytes   # it moves: watch the next stretch
+
+@patch
+def _full(self:HostLimiter, h:_HostState)->bool:
+    "Is every slot of `h` taken, once its stalled requests are set aside? (the lock is held)"
+    if h.inflight + 1 <= max(1, h.conc): return False
+    self._unstall(h)
+    return h.inflight + 1 > max(1, h.conc)
+
+# %% ../nbs/00_core.ipynb #161ae51b
+@patch
+def take(self:HostLimiter, host:str, block:bool=True)->_Slot|None:
+    "A slot of `host` whose request may stall (see `got`), waiting for one when `block`; None if full and not `block`"
+    t0 = time.monotonic()
+    with self._lock:
+        h = self._host(host)
+        while self._full(h):
+            if not block: return None
+            h.cond.wait(0.5)
+        h.inflight += 1
+        s = _Slot(host); h.slots.add(s)
+    self._waited(time.monotonic() - t0)
+    return s
+
+@patch
+def give(self:HostLimiter, s:_Slot):
+    "Give back slot `s`: its request ended (a second call does nothing)"
+    with self._lock:
+        h = self._host(s.host)
+        if s not in h.slots: return
+        h.slots.discard(s)
+        if s.stalled: h.stalled -= 1
+        else: h.inflight -= 1; h.cond.notify()
+
 # %% ../nbs/00_core.ipynb #87b70cf1
 @patch
 def _waited(self:HostLimiter, seconds:float=0.0)->float:
@@ -641,15 +696,20 @@ def _waited(self:HostLimiter, seconds:float=0.0)->float:
 def _take(self:HostLimiter, host:str):
     "A slot of `host`, unless this thread holds one (of any host: a redirect hop rides on its first request's slot)"
     st = self._held.__dict__.setdefault('stack', [])
-    own = not any(e for _, e in st)
-    if own: self.enter(host)
-    st.append((host, own))
+    own = not any(s for _, s in st)
+    st.append((host, self.take(host) if own else None))
 
 @patch
 def _give(self:HostLimiter):
     "Undo the last `_take` of this thread"
-    host, own = self._held.stack.pop()
-    if own: self.leave(host)
+    host, slot = self._held.stack.pop()
+    if slot is not None: self.give(slot)
+
+@patch
+def got(self:HostLimiter, n:int):
+    "This thread's request received `n` more bytes (tells the slot it holds, if any, that it moves)"
+    for _, s in reversed(self._held.__dict__.get('stack', [])):
+        if s is not None: s.bytes += n; return
 
 @patch
 def acquire(self:HostLimiter, host:str)->float:
@@ -675,11 +735,12 @@ def hold(self:HostLimiter, host:str):
 @patch
 def pause(self:HostLimiter, seconds:float):
     "Sleep `seconds` (a retry's wait) without keeping the slot this thread holds"
-    mine = [h for h, own in self._held.__dict__.get('stack', []) if own]
-    for h in mine: self.leave(h)
+    st = self._held.__dict__.get('stack', [])
+    mine = [i for i, (_, s) in enumerate(st) if s is not None]
+    for i in mine: self.give(st[i][1])
     try: time.sleep(max(0, seconds))
     finally:
-        for h in mine: self.enter(h)   # the time waiting for the slot again is counted by `_waited`, the sleep is not
+        for i in mine: st[i] = (st[i][0], self.take(st[i][0]))   # waiting for the slot again counts in `_waited`
 
 # %% ../nbs/00_core.ipynb #505b26e5
 @patch
@@ -834,47 +895,72 @@ def make_session(**kwargs)->Session:
 def _classify(e:Exception, url:str)->DownloadError:
     "The `DownloadError` for a requests exception"
     if isinstance(e, DownloadError): return e
-    unsafe = e if isinstance(e, UnsafeURLError) else (e.__context__ if isinstance(e.__context__, UnsafeURLError) else None)
+    ctx = e.__context__
+    unsafe = e if isinstance(e, UnsafeURLError) else (ctx if isinstance(ctx, UnsafeURLError) else None)
     if unsafe: return DownloadError('unsafe-url', str(unsafe))
     if isinstance(e, requests.TooManyRedirects): return DownloadError('redirect-loop', url)
     if isinstance(e, requests.Timeout): return DownloadError('timeout', url, transient=True)
-    if isinstance(e, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)): return DownloadError('truncated', url, transient=True)
+    if isinstance(e, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return DownloadError('truncated', url, transient=True)
     if isinstance(e, requests.ConnectionError): return DownloadError('connection', f"{url}: {e}", transient=True)
-    if isinstance(e, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema): return DownloadError('bad-url', url)
+    if isinstance(e, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema):
+        return DownloadError('bad-url', url)
     return DownloadError('error', f"{url}: {type(e).__name__}: {e}")
 
 def _as_requests_error(e):
     "The requests exception for an error of urllib3 or the socket below it"
     import urllib3.exceptions as u3
     if isinstance(e, (u3.ReadTimeoutError, socket.timeout)): return requests.Timeout(e)
-    if isinstance(e, (u3.ProtocolError, u3.IncompleteRead)) and 'IncompleteRead' in repr(e): return requests.exceptions.ChunkedEncodingError(e)
+    if isinstance(e, (u3.ProtocolError, u3.IncompleteRead)) and 'IncompleteRead' in repr(e):
+        return requests.exceptions.ChunkedEncodingError(e)
     if isinstance(e, u3.DecodeError): return requests.exceptions.ContentDecodingError(e)
     return requests.ConnectionError(e)
 
+
+# %% ../nbs/00_core.ipynb #d517536b
+class SpeedFloor:
+    "Tells when a transfer has brought under `speed` bytes/s over a stretch of `window` seconds or more"
+    def __init__(self, speed:float=1024, window:float=10):
+        self.speed, self.window, self.at, self.n, self.base = speed, window, time.monotonic(), 0, 0
+    def slow(self, n:int)->bool:
+        "Count `n` more bytes received now; True when the stretch that ends now is too slow"
+        self.n += n; now = time.monotonic()
+        if now - self.at < self.window: return False
+        if self.n - self.base < self.speed * (now - self.at): return True
+        self.at, self.base = now, self.n   # fast enough: the next stretch starts here
+        return False
+    def __str__(self): return f"under {self.speed:g} bytes/s for {self.window:g} s"
+
+# %% ../nbs/00_core.ipynb #595738b9
 def read_body(r:requests.Response, url:str,
               max_bytes:int=50_000_000, # refuse longer bodies
               deadline_at:float|None=None, # `time.monotonic()` by which the body must be complete
               read_timeout:float=20, # seconds to wait for the next bytes
+              min_speed:tuple|None=None, # (bytes/s, seconds): a body slower than that for that long ends 'timeout'
+              on_bytes=None, # called with the size of each piece received (a `HostLimiter`'s `got`)
              )->bytes:
     "The body of the streamed response `r`, or a `DownloadError` (too-large, deadline, timeout, truncated)"
     cl = r.headers.get('Content-Length', '')
     if cl.isdigit() and int(cl) > max_bytes: raise DownloadError('too-large', f"{url}: {cl} bytes")
     deadline_at = ifnone(deadline_at, time.monotonic() + 3600)
     sock = getattr(getattr(r.raw, 'connection', None), 'sock', None)
-    buf = bytearray()
+    buf, floor = bytearray(), SpeedFloor(*min_speed) if min_speed else None
     import urllib3.exceptions as u3
     try:
         while True:
             left = deadline_at - time.monotonic()
             if left <= 0: raise DownloadError('deadline', f"{url}: not complete in time", transient=True)
-            if sock is not None and left < read_timeout: sock.settimeout(max(left, 0.01))   # the socket wakes us at the deadline
+            if sock is not None and left < read_timeout: sock.settimeout(max(left, 0.01))   # wakes us at the deadline
             chunk = r.raw.read1(262144, decode_content=True)      # what has arrived, not a full chunk
             if not chunk: break
             buf += chunk
+            if on_bytes: on_bytes(len(chunk))
             if len(buf) > max_bytes: raise DownloadError('too-large', f"{url}: more than {max_bytes} bytes")
+            if floor and floor.slow(len(chunk)): raise DownloadError('timeout', f"{url}: {floor}", transient=True)
     except DownloadError: raise
     except (u3.ReadTimeoutError, TimeoutError) as e:
-        if time.monotonic() >= deadline_at - 0.02: raise DownloadError('deadline', f"{url}: not complete in time", transient=True) from None
+        if time.monotonic() >= deadline_at - 0.02:
+            raise DownloadError('deadline', f"{url}: not complete in time", transient=True) from None
         raise DownloadError('timeout', f"{url}: {e}", transient=True) from None
     except (u3.HTTPError, OSError) as e:
         raise DownloadError('truncated', f"{url}: {type(e).__name__}: {e}", transient=True) from None
@@ -883,11 +969,15 @@ def read_body(r:requests.Response, url:str,
     r._content, r._content_consumed = bytes(buf), True   # read to the end: the connection goes back to the pool
     return r._content
 
+
+# %% ../nbs/00_core.ipynb #446de513
 def fetch_bytes(session:requests.Session, url:str,
                 max_bytes:int=50_000_000, # refuse bodies longer than this
                 deadline:float=60, # seconds for the whole GET: every attempt, retry wait and the body
                 timeout:tuple|None=None, # (connect, read) seconds; the session's by default
-                headers:dict|None=None)->tuple[bytes, requests.Response]:
+                headers:dict|None=None, # request headers
+                min_speed:tuple|None=None, # (bytes/s, seconds): a body slower than that for that long ends 'timeout'
+               )->tuple[bytes, requests.Response]:
     """Body and response of GET `url`; every failure raises a `DownloadError` with a short reason.
     `deadline` is one budget for the whole GET, every attempt and retry wait included (not the time spent queueing
     for the host's slot): a URL that never answers costs it once, not once per retry."""
@@ -897,9 +987,11 @@ def fetch_bytes(session:requests.Session, url:str,
     try:
         kw = dict(deadline_at=deadline_at) if ours else {}
         with session.get(url, stream=True, headers=headers, timeout=timeout, **kw) as r:
-            if r.status_code >= 400: raise DownloadError(f'http-{r.status_code}', url, transient=r.status_code in RETRY_STATUSES)
+            if r.status_code >= 400:
+                raise DownloadError(f'http-{r.status_code}', url, transient=r.status_code in RETRY_STATUSES)
             if ours: deadline_at += session.limiter._waited() - w0   # waiting for the host's slot is not spent
-            return read_body(r, url, max_bytes, deadline_at, timeout[1]), r
+            got = session.limiter.got if ours else None             # the host's limiter sees the body move
+            return read_body(r, url, max_bytes, deadline_at, timeout[1], min_speed, got), r
     except DownloadError: raise
     except (requests.RequestException, UnsafeURLError) as e: raise _classify(e, url) from e
     except Exception as e:

@@ -106,8 +106,9 @@ class BasicDownloader:
                  threads:int|None=None, # downloads in flight per process (threads, curl transfers); None: auto
                  max_per_host:int|None=4, # downloads in flight per host (None: no cap)
                  rate_per_host:float|None=None, # request starts per second per host (None: no cap)
-                 timeout:tuple=(5, 20), # connect and read timeouts, seconds
-                 deadline:float=60, # seconds for one document, every attempt and retry wait included
+                 timeout:tuple=(5, 10), # connect and read timeouts, seconds
+                 deadline:float=30, # seconds for one document, every attempt and retry wait included
+                 min_speed:tuple|None=(1024, 10), # (bytes/s, seconds): a download slower for that long ends 'timeout'
                  retries:int=4, # retries of connection errors and 429/5xx, with backoff, within the deadline
                  max_bytes:int=25_000_000, # refuse larger files
                  max_pixels:int=50_000_000, # refuse images with more pixels
@@ -137,6 +138,8 @@ class BasicDownloader:
         if client not in ('auto', 'curl', 'threads'): raise ValueError(f"client must be 'auto', 'curl' or 'threads', not {client!r}")
         if client == 'curl' and not _has_pycurl(): raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
         if max_per_host is not None and max_per_host < 1: raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
+        if min_speed is not None and not (len(min_speed) == 2 and min(min_speed) > 0):
+            raise ValueError(f"min_speed must be (bytes per second, seconds), both positive, or None, not {min_speed!r}")
         if rate_per_host is not None and rate_per_host <= 0: raise ValueError(f"rate_per_host must be positive or None, not {rate_per_host}")
         if encode_format is not None and str(encode_format).upper() not in ('JPEG', 'PNG', 'WEBP'):
             raise ValueError(f"encode_format must be 'JPEG', 'PNG', 'WEBP' or None, not {encode_format!r}")
@@ -188,7 +191,8 @@ def _state(self:BasicDownloader):
         if self._token in _PROCESS_STATES: self._local = _PROCESS_STATES[self._token]; return self._local
         s = ConsentSession(user_agent=self.user_agent, timeout=self.timeout, retries=self.retries,
                            allow_private=self.allow_private,
-                           limiter=HostLimiter(rate=self.rate_per_host, concurrency=self.max_per_host))
+                           limiter=HostLimiter(rate=self.rate_per_host, concurrency=self.max_per_host,
+                                               max_stalled=4 * (self.max_per_host or 4)))
         _read_env_once(s)
         s.consent = site_files(s, self.robots, self.tdmrep, self.ai_txt)
         self._local = dict(session=s)
@@ -210,7 +214,7 @@ def fetch(self:BasicDownloader, url:str)->tuple[bytes, requests.Response]:
     s = self._state()['session']
     with s.limiter.hold(urlsplit(url).hostname or ''):
         to = (self.timeout[0], min(self.timeout[1], self.deadline))
-        return fetch_bytes(s, url, self.max_bytes, self.deadline, timeout=to)
+        return fetch_bytes(s, url, self.max_bytes, self.deadline, timeout=to, min_speed=self.min_speed)
 
 # %% ../nbs/03_downloader.ipynb #c6e5f30d
 def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, quality:int,
@@ -503,16 +507,21 @@ class _Headers:
 
 class _Transfer:
     "One GET of the curl client, from its first hop to its last attempt: an image (`doc`) or a robots.txt (`origin`)"
-    __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size', 'headers', 'too_large',
-                 'deadline_at', 'queued', 'last')
-    def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60):
+    __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size',
+                 'headers', 'too_large', 'too_slow', 'deadline_at', 'queued', 'last', 'slot', 'min_speed', 'floor')
+    def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60, min_speed=None):
         self.doc, self.stray, self.origin, self.url, self.max_bytes, self.deadline = doc, stray, origin, url, max_bytes, deadline
         self.hops = self.attempt = 0
         self.deadline_at = self.queued = self.last = None   # end of the budget; queued since; the last error
-    def reset(self): self.buf, self.size, self.headers, self.too_large = [], 0, _Headers(), False
+        self.slot, self.min_speed = None, min_speed         # the host's `_Slot` while it holds one; the speed floor
+    def reset(self):
+        self.buf, self.size, self.headers, self.too_large, self.too_slow = [], 0, _Headers(), False, False
+        self.floor = SpeedFloor(*self.min_speed) if self.min_speed else None
     def write(self, chunk:bytes):
         self.size += len(chunk)
+        if self.slot is not None: self.slot.bytes += len(chunk)   # the host's limiter sees it move
         if self.size > self.max_bytes: self.too_large = True; return 0   # anything but len(chunk) aborts the transfer
+        if self.floor is not None and self.floor.slow(len(chunk)): self.too_slow = True; return 0
         self.buf.append(chunk)
 
 def _ca_bundle()->str|None:
@@ -581,7 +590,8 @@ class _CurlClient:
                     except BaseException: self.dl._release(u); raise
                     if not isinstance(todo, Document): self.dl._release(u); self._report(todo); continue
                     self.active += 1
-                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes, deadline=self.dl.deadline))
+                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes, deadline=self.dl.deadline,
+                                       min_speed=self.dl.min_speed))
                 self._fire_timers()
                 self._drain()
                 self._perform()
@@ -609,8 +619,8 @@ class _CurlClient:
             if isinstance(rules, Exception): return self._end(t, error=rules)
             if why := rules.reason(t.url): return self._end(t, error=DownloadError(why, t.url))
         t.host = u.hostname or ''
-        if t.doc is not None and not self.limiter.enter(t.host, block=False):
-            self.host_queue[t.host].append(t)
+        if t.doc is not None: t.slot = self.limiter.take(t.host, block=False)
+        if t.doc is not None and t.slot is None: self.host_queue[t.host].append(t)
         else: self._slot(t)
 
     def _slot(self, t:_Transfer):
@@ -692,21 +702,23 @@ class _CurlClient:
 
     def _free(self, t:_Transfer):
         "`t` gives back its host's slot; transfers waiting for one take the slots there are now"
-        if t.doc is None: return
-        self.limiter.leave(t.host)
+        if t.slot is None: return
+        self.limiter.give(t.slot); t.slot = None
         self._drain(t.host)
 
     def _drain(self, host:str|None=None):
         "Queued transfers of `host` (all: None) take the slots free now (ours, another client's, a raised limit)"
         for h in [host] if host is not None else list(self.host_queue):
             q = self.host_queue.get(h)
-            while q and self.limiter.enter(h, block=False): self._slot(q.popleft())
+            while q and (s := self.limiter.take(h, block=False)) is not None:
+                t = q.popleft(); t.slot = s; self._slot(t)
             if q is not None and not q: del self.host_queue[h]
 
     def _error(self, t:_Transfer, code:int, msg:str, status:int|None, elapsed:float)->tuple[DownloadError, bool]:
         "The `DownloadError` for libcurl's error `code`, and whether the request is retried"
         what = f"{t.url}: {msg}"
         if t.too_large or code == 63: return DownloadError('too-large', f"{t.url}: more than {t.max_bytes} bytes"), False
+        if t.too_slow: return DownloadError('timeout', f"{t.url}: {t.floor}", transient=True), False
         if code == 28:
             if msg.startswith('Connection timed out'): return DownloadError('timeout', what, transient=True), True
             if msg.startswith('Operation too slow'): return DownloadError('timeout', what, transient=True), False

@@ -6,8 +6,9 @@ Docs: https://web2dataset.github.io/web2dataset/testing.html.md"""
 
 # %% auto #0
 __all__ = ['SHAPES', 'MIMES', 'EXTS', 'PHOTOS', 'LICENSE_URLS', 'GEN_FORMATS', 'DEFAULT_ROBOTS', 'ADMIN', 'FAULTS', 'SVG',
-           'draw_image', 'jpeg_comment', 'encode_image', 'fit_bytes', 'make_image', 'image_record', 'corpus',
-           'latency_fn', 'Request', 'as_response', 'LocalWeb', 'bomb_png', 'corrupt_jpeg', 'xmp_packet', 'with_xmp']
+           'FAULT_ENDS', 'FAULT_TRANSIENT', 'draw_image', 'jpeg_comment', 'encode_image', 'fit_bytes', 'make_image',
+           'image_record', 'corpus', 'latency_fn', 'Request', 'as_response', 'LocalWeb', 'bomb_png', 'corrupt_jpeg',
+           'xmp_packet', 'with_xmp']
 
 # %% ../nbs/06_testing.ipynb #36637558
 import io, re, sys, json, math, time, uuid, zlib, socket, struct, random, hashlib, threading
@@ -790,3 +791,20 @@ def _stop_process(self:LocalWeb):
     self._conn.close()
     self._proc = None
     return self
+
+# %% ../nbs/06_testing.ipynb #0b2f7b89
+FAULT_ENDS = {
+    '404': ('failed', {'http-404'}), '500': ('failed', {'http-500'}), '503-then-ok': ('downloaded', {None}),
+    'retry-after': ('downloaded', {None}), 'retry-after-date': ('downloaded', {None}),
+    'reset': ('failed', {'connection'}), 'hang': ('failed', {'timeout', 'deadline'}),
+    'hang-body': ('failed', {'timeout', 'deadline'}), 'drip': ('failed', {'deadline', 'timeout'}),
+    'truncated': ('failed', {'truncated'}), 'html': ('rejected', {'not-an-image'}), 'empty': ('rejected', {'empty'}),
+    'wrong-type': ('downloaded', {None}), 'corrupt': ('rejected', {'corrupt'}), 'bomb': ('rejected', {'too-many-pixels'}),
+    'huge': ('rejected', {'too-large'}), 'endless': ('rejected', {'too-large'}),
+    'endless-chunked': ('rejected', {'too-large'}), 'redirect-chain': ('downloaded', {None}),
+    'redirect-loop': ('failed', {'redirect-loop'}), 'redirect-private': ('rejected', {'unsafe-url'}),
+    'redirect-loopback': ('rejected', {'unsafe-url'}), 'noai': ('rejected', {'noai'}),
+    'noimageai': ('rejected', {'noimageai'}), 'tdm': ('rejected', {'tdm-reservation'}), 'svg': ('rejected', {'svg'}),
+    'xmp': ('rejected', {'xmp-data-mining'}), 'xmp-png': ('rejected', {'xmp-data-mining'}),
+}
+FAULT_TRANSIENT = {'500', 'reset', 'hang', 'hang-body', 'drip', 'truncated'}   # their failures may pass later

@@ -25,8 +25,8 @@ def cluster():
     addr = f'tcp://127.0.0.1:{port}'
     procs = [_dask('scheduler', '--host', '127.0.0.1', '--port', str(port), '--no-dashboard', env=env)]
     try:
-        procs.append(_dask('worker', addr, '--nworkers', '2', '--nthreads', '1', '--host', '127.0.0.1', '--no-dashboard',
-                           '--death-timeout', '60', env=env))
+        procs.append(_dask('worker', addr, '--nworkers', '2', '--nthreads', '1', '--host', '127.0.0.1',
+                           '--no-dashboard', '--death-timeout', '60', env=env))
         with distributed.Client(addr, timeout=60) as c: c.wait_for_workers(2, timeout=120)
         yield addr
     finally:
@@ -55,7 +55,8 @@ def test_download_urls_on_cluster(cluster, web, tmp_path):
     urls = web.image_urls(30)
     (tmp_path/'list.txt').write_text('\n'.join(urls + ['javascript:x']) + '\n')
     out = f'file://{tmp_path}/from-list'
-    code, o, e = run('download', out, '--urls', tmp_path/'list.txt', '--dask', cluster, '--allow-private', '--json', '--quiet')
+    code, o, e = run('download', out, '--urls', tmp_path/'list.txt', '--dask', cluster, '--allow-private', '--json',
+                     '--quiet')
     assert code == 0, e
     res = json.loads(o)
     assert res['download']['new'] == {'downloaded': 30} and res['skipped']['lines'] == 1
@@ -67,8 +68,9 @@ def test_download_urls_on_cluster(cluster, web, tmp_path):
     assert code == 0 and json.loads(o)['download']['new'] == {}               # resumed: nothing left to do
 
 def test_create_on_cluster(cluster, web, tmp_path):
-    code, o, e = run('create', tmp_path/'shapes', '-c', 'circle=circle', '-c', 'square=square', '-n', 4, '--base-url', web.url,
-                     '--dask', cluster, '--allow-private', '--clean', '', '--export', '', '--json', '--quiet')
+    code, o, e = run('create', tmp_path/'shapes', '-c', 'circle=circle', '-c', 'square=square', '-n', 4,
+                     '--base-url', web.url, '--dask', cluster, '--allow-private', '--clean', '', '--export', '',
+                     '--json', '--quiet')
     assert code == 0, e
     assert json.loads(o)['summary']['labels'] == {'circle': 4, 'square': 4}
 

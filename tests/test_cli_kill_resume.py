@@ -14,9 +14,9 @@ from web2dataset.core import Dataset
 from web2dataset.export import rejection_counts
 
 def _cmd(web, path):
-    return [sys.executable, '-m', 'web2dataset.cli', 'create', str(path), '-c', 'circle=circle', '-c', 'square=square', '-n', '20',
-            '--engine', 'openverse', '--base-url', web.url, '--clean', 'dedup,quality', '--export', 'hf,webdataset',
-            '--max-per-host', '1', '--allow-private', '--quiet']
+    return [sys.executable, '-m', 'web2dataset.cli', 'create', str(path), '-c', 'circle=circle', '-c', 'square=square',
+            '-n', '20', '--engine', 'openverse', '--base-url', web.url, '--clean', 'dedup,quality',
+            '--export', 'hf,webdataset', '--max-per-host', '1', '--allow-private', '--quiet']
 
 @pytest.fixture(scope='module')
 def web():
@@ -45,18 +45,22 @@ def _state(path: Path):
     for d in kept.values():                                   # each kept record points at its whole image
         data = ds.read_image(d)
         assert (len(data), hashlib.sha256(data).hexdigest()) == (d.bytes, d.sha256), d.file
-    assert sorted(p.name for p in (path/'images').iterdir()) == sorted(Path(d.file).name for d in kept.values()), 'stray or missing images'
+    assert (sorted(p.name for p in (path/'images').iterdir())
+            == sorted(Path(d.file).name for d in kept.values())), 'stray or missing images'
     rej = {d.uuid for d in docs if d.status == 'rejected' and d.file}
     assert {p.name.split('.')[0] for p in (path/'rejected').iterdir()} == rej if (path/'rejected').exists() else not rej
     rows = [json.loads(l) for l in (path/'metadata.jsonl').read_text().splitlines()]
     assert sorted(r['uuid'] for r in rows) == sorted(kept), 'metadata.jsonl does not list the kept images once each'
-    keys = Counter(n.split('.')[0] for t in sorted((path/'.exports'/'webdataset').glob('*.tar')) for n in tarfile.open(t).getnames())
+    keys = Counter(n.split('.')[0] for t in sorted((path/'.exports'/'webdataset').glob('*.tar'))
+                   for n in tarfile.open(t).getnames())
     assert set(keys) == set(kept) and set(keys.values()) == {4}, 'webdataset shards do not hold each kept image once'
-    return ({(d.uuid, d.status, d.label, d.sha256, (d.reason or '').split(' of ')[0]) for d in docs}, rejection_counts(ds))
+    return ({(d.uuid, d.status, d.label, d.sha256, (d.reason or '').split(' of ')[0]) for d in docs},
+            rejection_counts(ds))
 
 def test_reference_is_complete(reference):
     docs, rejections = _state(reference)
-    assert len(docs) == 40 and Counter(s for _, s, *_ in docs) == Counter(downloaded=38, rejected=2)  # per class: 20 found, one a copy
+    # per class: 20 found, one a copy
+    assert len(docs) == 40 and Counter(s for _, s, *_ in docs) == Counter(downloaded=38, rejected=2)
     assert sorted(c for c, r in rejections.elements() if r.startswith('exact copy of')) == ['dedup', 'dedup']
 
 def _kill_when(proc, ready, timeout=120):

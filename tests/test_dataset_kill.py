@@ -32,7 +32,8 @@ def _check(path: Path):
     for d in docs:                            # a record that says downloaded points at its whole image
         if d.status == 'downloaded':
             data = ds.read_image(d)
-            assert (len(data), hashlib.sha256(data).hexdigest()) == (d.bytes, d.sha256), f'{d.file} does not match its record'
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (d.bytes, d.sha256), (
+                f'{d.file} does not match its record')
     for p in (path/'images').iterdir():
         if p.name.startswith('.'): continue
         data = p.read_bytes()
@@ -46,7 +47,8 @@ def test_kill_during_writes_leaves_no_partial_file(tmp_path, seed):
     rnd = random.Random(seed)
     p = subprocess.Popen([sys.executable, '-c', WRITER, str(tmp_path)])
     try:
-        t0 = time.monotonic()                  # wait for the first record however slow the start is, then a random moment
+        # wait for the first record however slow the start is, then a random moment
+        t0 = time.monotonic()
         while not any((tmp_path/'metadata').glob('*.json')) if (tmp_path/'metadata').exists() else True:
             assert p.poll() is None, 'the writer stopped by itself'
             assert time.monotonic() - t0 < 60, 'the writer wrote nothing in a minute'

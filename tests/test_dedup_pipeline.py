@@ -1,8 +1,10 @@
-"""Near-duplicates through the real pipeline: a URL list served by LocalWeb -> download -> `Dataset.clean([DuplicateCleaner()])`.
+"""Near-duplicates through the real pipeline: a URL list served by LocalWeb -> download ->
+`Dataset.clean([DuplicateCleaner()])`.
 
 Issue #16: six distinct simple shapes on white (a circle, a square, a triangle, a star, a bar and a diamond in different
-colours, small, at the same place) are all within 8 bits of each other by the 64-bit hash alone; with the content prints all six are kept, while
-edited copies (of a shape and of a photo) are still rejected, naming the image kept and both measures."""
+colours, small, at the same place) are all within 8 bits of each other by the 64-bit hash alone; with the content
+prints all six are kept, while edited copies (of a shape and of a photo) are still rejected, naming the image kept and
+both measures."""
 import re
 import pytest
 from web2dataset.cleaner import DuplicateCleaner, draw_shape, near_pairs, phash, _COLOURS, _encode, _rgb
@@ -20,7 +22,8 @@ def _files():
     files['circle-copy.jpg'] = _encode(shapes['circle'].resize((200, 150)), quality=60)
     skimage = pytest.importorskip('skimage.data')
     photo = _rgb(skimage.astronaut())
-    files['photo.jpg'], files['photo-copy.jpg'] = _encode(photo, quality=90), _encode(photo.resize((256, 256)), quality=70)
+    files['photo.jpg'], files['photo-copy.jpg'] = (_encode(photo, quality=90),
+                                                   _encode(photo.resize((256, 256)), quality=70))
     return files
 
 @pytest.fixture
@@ -32,12 +35,14 @@ def web():
 def test_six_shapes_kept(web, tmp_path, monkeypatch):
     monkeypatch.setenv('WEB2DATASET_ALLOW_PRIVATE', '1')
     files = _files()
-    urls = {name: web.route(f'/dedup/{name}', lambda req, b=data, n=name: (200, {'Content-Type': 'image/png' if n.endswith('png') else 'image/jpeg'}, b))
+    urls = {name: web.route(f'/dedup/{name}', lambda req, b=data, n=name: (
+                200, {'Content-Type': 'image/png' if n.endswith('png') else 'image/jpeg'}, b))
             for name, data in files.items()}
     (tmp_path/'urls.txt').write_text('\n'.join(urls.values()) + '\n')
     path = tmp_path/'ds'
     Dataset(path)
-    stats = BasicDownloader(path, quiet=True).download(docs=UrlListSearcher(str(tmp_path/'urls.txt'), quiet=True).iter_docs())
+    stats = BasicDownloader(path, quiet=True).download(
+        docs=UrlListSearcher(str(tmp_path/'urls.txt'), quiet=True).iter_docs())
     ds = Dataset(path, create=False)
     by_name = {d.image_url.rsplit('/', 1)[1]: d for d in ds.docs()}
     assert [by_name[n].status for n in files] == ['downloaded'] * len(files), stats
@@ -48,7 +53,8 @@ def test_six_shapes_kept(web, tmp_path, monkeypatch):
     assert {k: by_name[f'{k}.png'].status for k in SIX} == {k: 'downloaded' for k in SIX}   # all six kept
     assert by_name['photo.jpg'].status == 'downloaded'
     circle, photo = by_name['circle.png'], by_name['photo.jpg']
-    assert re.fullmatch(rf'dedup: near-duplicate of {circle.uuid} \(distance \d+, print \d\.\d\d\)', by_name['circle-copy.jpg'].reason)
+    assert re.fullmatch(rf'dedup: near-duplicate of {circle.uuid} \(distance \d+, print \d\.\d\d\)',
+                        by_name['circle-copy.jpg'].reason)
     assert re.fullmatch(rf'dedup: near-duplicate of {photo.uuid} \(distance \d+\)', by_name['photo-copy.jpg'].reason)
     log = {l['uuid']: l for l in ds.log()}
     assert set(log) == {by_name['circle-copy.jpg'].uuid, by_name['photo-copy.jpg'].uuid}

@@ -8,13 +8,16 @@ from web2dataset.core import Dataset, Document
 from web2dataset.testing import LocalWeb
 
 SCRIPT = ("import sys; from web2dataset.downloader import BasicDownloader; "
-          "BasicDownloader(sys.argv[1], client=sys.argv[2], threads=8, max_per_host=8, allow_private={'127.0.0.1'}, quiet=True).download()")
+          "BasicDownloader(sys.argv[1], client=sys.argv[2], threads=8, max_per_host=8, allow_private={'127.0.0.1'}, "
+          "quiet=True).download()")
 from web2dataset.downloader import _has_pycurl
 CURL = pytest.mark.skipif(not _has_pycurl(), reason='pycurl (the fast extra) is not installed')
 
 def _folder(path, web):
-    urls = web.image_urls(240) + [web.fault(f, token=f'{f}-{i}') for i in range(4) for f in
-                                  ('404', 'html', 'noai', 'corrupt', 'wrong-type', 'redirect-chain')] + web.image_urls(4, private=True)
+    urls = (web.image_urls(240)
+            + [web.fault(f, token=f'{f}-{i}') for i in range(4)
+               for f in ('404', 'html', 'noai', 'corrupt', 'wrong-type', 'redirect-chain')]
+            + web.image_urls(4, private=True))
     ds = Dataset(path)
     ds.add([Document(u, engine='urls') for u in urls])
     return ds
@@ -27,7 +30,8 @@ def _state(path):
     docs = {d.uuid: d for d in ds.docs()}
     assert not [p for p in Path(path).rglob('*') if p.name.endswith('.tmp')], "a temporary file was left"
     files = {n: hashlib.sha256((path/'images'/n).read_bytes()).hexdigest() for n in os.listdir(path/'images')}
-    assert set(files) == {Path(d.file).name for d in docs.values() if d.status == 'downloaded'}, "orphan or missing image"
+    assert set(files) == {Path(d.file).name for d in docs.values() if d.status == 'downloaded'}, (
+        "orphan or missing image")
     for d in docs.values():
         assert d.status in ('downloaded', 'failed', 'rejected'), d
         if d.status == 'downloaded': assert files[Path(d.file).name] == d.sha256
@@ -36,7 +40,8 @@ def _state(path):
     return {u: (d.status, d.reason, d.file, d.sha256, d.width, d.height, d.format, d.bytes) for u, d in docs.items()}
 
 def _run(path, client):
-    return subprocess.Popen([sys.executable, '-c', SCRIPT, str(path), client], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, '-c', SCRIPT, str(path), client], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
 
 @pytest.mark.parametrize('client', ['threads', pytest.param('curl', marks=CURL)])
 @pytest.mark.parametrize('seed', [0, 1, 2])
@@ -60,7 +65,9 @@ def test_kill_and_resume(tmp_path, seed, client):
     assert _state(Path(cut.path)) == _state(Path(ref.path))
 
 LIST_SCRIPT = ("import sys; from web2dataset.core import Dataset; from web2dataset.downloader import BasicDownloader; "
-               "from web2dataset.searcher import UrlListSearcher; Dataset(sys.argv[1]); BasicDownloader(sys.argv[1], client=sys.argv[2], threads=8, max_per_host=8, allow_private={'127.0.0.1'}, quiet=True)"
+               "from web2dataset.searcher import UrlListSearcher; Dataset(sys.argv[1]); "
+               "BasicDownloader(sys.argv[1], client=sys.argv[2], threads=8, max_per_host=8, "
+               "allow_private={'127.0.0.1'}, quiet=True)"
                ".download(docs=UrlListSearcher(sys.argv[3]).iter_docs())")
 
 @pytest.mark.parametrize('client', ['threads', pytest.param('curl', marks=CURL)])
@@ -68,11 +75,12 @@ def test_kill_and_resume_from_a_list(tmp_path, client):
     "`download(docs=...)` records each document once, in its final state: killed, the same call again finishes the job"
     rng = random.Random(7)
     with LocalWeb(latency=('uniform', 0.01, 0.06), n_images=60, keep_requests=False) as web:
-        urls = web.image_urls(240) + [web.fault(f, token=f'{f}-{i}') for i in range(4) for f in ('404', 'html', 'corrupt')]
+        urls = web.image_urls(240) + [web.fault(f, token=f'{f}-{i}') for i in range(4)
+                                      for f in ('404', 'html', 'corrupt')]
         urls += web.image_urls(4, private=True) + web.image_urls(5)        # private ones, and 5 URLs listed twice
         (tmp_path/'urls.txt').write_text('\n'.join(urls) + '\n')
-        run = lambda path: subprocess.Popen([sys.executable, '-c', LIST_SCRIPT, str(path), client, str(tmp_path/'urls.txt')],
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        run = lambda path: subprocess.Popen([sys.executable, '-c', LIST_SCRIPT, str(path), client,
+                                             str(tmp_path/'urls.txt')], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ref, cut = tmp_path/'ref', tmp_path/'cut'
         p = run(ref); out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-3000:]

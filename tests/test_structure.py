@@ -12,7 +12,8 @@ def _public_methods(cls):
     "Public methods and properties defined on `cls` itself by this package (not inherited from elsewhere)"
     for name, v in vars(cls).items():
         f = v.fget if isinstance(v, property) else getattr(v, '__func__', v)
-        if name.startswith('_') or not callable(f) or not getattr(f, '__module__', '').startswith('web2dataset'): continue
+        if name.startswith('_') or not callable(f) or not getattr(f, '__module__', '').startswith('web2dataset'):
+            continue
         yield name
 
 def _classes():
@@ -25,7 +26,8 @@ def _classes():
 def test_public_methods_are_indexed():
     "Every public method of the central classes is in `_modidx` as `Class.method` (so the docs index has it)"
     syms = {k.split('.', 2)[2] for m in MODIDX['syms'].values() for k in m}   # `Class.method`, in whichever module
-    missing = [f'{c.__module__}.{c.__name__}.{n}' for c in _classes() for n in _public_methods(c) if f'{c.__name__}.{n}' not in syms]
+    missing = [f'{c.__module__}.{c.__name__}.{n}' for c in _classes() for n in _public_methods(c)
+               if f'{c.__name__}.{n}' not in syms]
     assert not missing, f"methods missing from _modidx (attach them with @patch): {missing}"
 
 @pytest.mark.parametrize('mod', MODULES)
@@ -46,9 +48,11 @@ def _imports(path:Path)->set:
             if n.level == 1 and n.module: out.add(n.module.split('.')[0])
             elif n.level == 1 or n.module == 'web2dataset': out |= {a.name for a in n.names}
             elif n.module and n.module.startswith('web2dataset.'): out.add(n.module.split('.')[1])
-        elif isinstance(n, ast.Import): out |= {a.name.split('.')[1] for a in n.names if a.name.startswith('web2dataset.')}
+        elif isinstance(n, ast.Import):
+            out |= {a.name.split('.')[1] for a in n.names if a.name.startswith('web2dataset.')}
         elif isinstance(n, ast.Call) and getattr(n.func, 'attr', getattr(n.func, 'id', None)) in _LAZY:
-            out |= {a.value.split('.')[1] for a in n.args if isinstance(a, ast.Constant) and str(a.value).startswith('web2dataset.')}
+            out |= {a.value.split('.')[1] for a in n.args
+                    if isinstance(a, ast.Constant) and str(a.value).startswith('web2dataset.')}
     return out & set(MODULES)
 
 def test_import_graph_has_no_circle():
@@ -61,7 +65,8 @@ def test_import_graph_has_no_circle():
 
 def test_the_helper_finds_a_circle():
     "The check above is not vacuous: it sees both kinds of import"
-    src = "import os\nfrom .core import x\ndef f():\n    from web2dataset.cleaner import y\n    importlib.import_module('web2dataset.safety')\n"
+    src = ("import os\nfrom .core import x\ndef f():\n    from web2dataset.cleaner import y\n"
+           "    importlib.import_module('web2dataset.safety')\n")
     p = Path(__file__).parent/'_structure_probe.py'
     try:
         p.write_text(src)
@@ -87,7 +92,8 @@ SAME_FLOOR = {('google', 'searcher'), ('safety', 'cleaner')}
 
 def test_imports_flow_down_the_floors():
     "Every module of the package has a floor, and imports only from below it"
-    assert set(FLOORS) == set(MODULES), f"give each module a floor in tests/test_structure.py and CONTRIBUTING.md: {set(MODULES) ^ set(FLOORS)}"
+    assert set(FLOORS) == set(MODULES), ("give each module a floor in tests/test_structure.py and CONTRIBUTING.md: "
+                                         f"{set(MODULES) ^ set(FLOORS)}")
     up = [(m, d) for m in MODULES for d in _imports(PKG/f'{m}.py') - {m}
           if FLOORS[d] >= FLOORS[m] and (m, d) not in SAME_FLOOR]
     assert not up, f"imports up or across a floor: {up}"

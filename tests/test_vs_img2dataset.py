@@ -36,22 +36,25 @@ def img2dataset_kept(urls_file:Path, out:Path, *flags)->dict:
 def web2dataset_kept(urls_file:Path, out:Path, **kw)->dict:
     "url -> sha256 of the file web2dataset kept for it"
     ds = Dataset(out)
-    BasicDownloader(out, allow_private={'127.0.0.1'}, quiet=True, **kw).download(docs=UrlListSearcher(urls_file).iter_docs())
+    BasicDownloader(out, allow_private={'127.0.0.1'}, quiet=True, **kw).download(
+        docs=UrlListSearcher(urls_file).iter_docs())
     return {d.image_url: hashlib.sha256(ds.read_image(d)).hexdigest() for d in ds.docs(status='downloaded')}
 
 def test_same_list_both_tools(web, tmp_path):
     good = web.image_urls(20)
     bad = {f: web.fault(f, token='i2d') for f in FAULTS}
     (tmp_path/'list.txt').write_text('\n'.join(good + list(bad.values())) + '\n')
-    theirs = img2dataset_kept(tmp_path/'list.txt', tmp_path/'i2d', '--resize_mode', 'no', '--disable_all_reencoding', 'True')
+    theirs = img2dataset_kept(tmp_path/'list.txt', tmp_path/'i2d', '--resize_mode', 'no',
+                              '--disable_all_reencoding', 'True')
     ours = web2dataset_kept(tmp_path/'list.txt', tmp_path/'w2d')
     assert set(ours) == set(good)                                   # every good image, none of the faults
     for u in good: assert ours[u] == hashlib.sha256(web.content(u)).hexdigest()
     both = set(ours) & set(theirs)
     assert both == set(good), sorted(set(good) - set(theirs))       # img2dataset keeps the good ones too...
     assert all(ours[u] == theirs[u] for u in both)                  # ...with the same bytes
-    extra = {f for f, u in bad.items() if u in theirs}              # what only img2dataset kept (without re-encoding it
-    assert extra <= {'html', 'truncated', 'corrupt', 'svg', 'empty'}, extra   # does not decode; noai: it reads the header)
+    # what only img2dataset kept (without re-encoding it does not decode; noai: it reads the header)
+    extra = {f for f, u in bad.items() if u in theirs}
+    assert extra <= {'html', 'truncated', 'corrupt', 'svg', 'empty'}, extra
     print(f"img2dataset also kept: {sorted(extra)}; web2dataset rejected them")
 
 def test_resize_mode_both_tools(web, tmp_path):

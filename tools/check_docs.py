@@ -26,13 +26,15 @@ def failures(nb_path):
                 if not _do_eval(c): continue
             sh.exc = None
             sh.cell(c)
-            if sh.exc: out.append((i, c.source.strip().splitlines()[-1][:100], f'{type(sh.exc).__name__}: {sh.exc}'[:300]))
+            if sh.exc:
+                out.append((i, c.source.strip().splitlines()[-1][:100], f'{type(sh.exc).__name__}: {sh.exc}'[:300]))
     finally: os.chdir(cwd)
     return out
 
 if __name__ == '__main__':
     root = Path(__file__).resolve().parent.parent
-    nbs = [Path(p) for p in sys.argv[1:]] or sorted(p for p in (root/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
+    nbs = [Path(p) for p in sys.argv[1:]] or sorted(p for p in (root/'nbs').glob('*.ipynb')
+                                                    if not p.name.startswith(('_', '.')))
     bad = 0
     for p in nbs:
         fs = failures(p.resolve())

@@ -59,5 +59,7 @@ def write_atomic(path, text):
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['help']
     if cmd == 'to-py': sys.stdout.write(nb_to_py(args[0]))
-    elif cmd == 'to-nb': write_atomic(args[1], json.dumps(py_to_nb(Path(args[0]).read_text()), indent=1, ensure_ascii=False, sort_keys=True) + '\n')
+    elif cmd == 'to-nb':
+        write_atomic(args[1], json.dumps(py_to_nb(Path(args[0]).read_text()), indent=1, ensure_ascii=False,
+                                         sort_keys=True) + '\n')
     else: sys.exit(__doc__)

@@ -20,7 +20,7 @@ from .core import *
 # %% auto #0
 __all__ = ['HASH_SIZE', 'EVAL_PHOTOS', 'DEFAULT_THRESHOLD', 'LOW_SHARE', 'FLAT_DEV', 'PRINT_SIDE', 'PRINT_GREY', 'PRINT_COLOUR',
            'PENDING', 'PRINT_LIMITS', 'LOW_THRESHOLD', 'LICENSE_PRESETS', 'phash_image', 'phash', 'hamming',
-           'phash_files', 'near_pairs', 'as_hashes', 'near_dup_variants', 'dedup_eval_set', 'pair_scores', 'looks_flat',
+           'phash_files', 'as_hashes', 'near_pairs', 'near_dup_variants', 'dedup_eval_set', 'pair_scores', 'looks_flat',
            'content_print', 'fingerprint', 'print_of', 'fingerprint_files', 'unpack_prints', 'print_distances',
            'near_duplicates', 'draw_shape', 'draw_product', 'low_content_pictures', 'low_content_variants',
            'low_content_eval_set', 'license_kind', 'best_copy_key', 'DuplicateCleaner', 'folder_scores', 'sharpness',
@@ -42,15 +42,18 @@ def _hash_grey(g:np.ndarray)->int:
     low = _DCT @ g @ _DCT.T
     return int(((low > np.median(low)).ravel().astype(np.uint64) * _BITS).sum())
 
+# %% ../nbs/02_cleaner.ipynb #4e900965
 def phash_image(img:Image.Image, draft:int=64)->int:
     "64-bit DCT perceptual hash of `img` (as `imagehash.phash`), decoding JPEG only at the scale the hash needs"
     return _hash_grey(_grey_thumb(img, draft))
 
+# %% ../nbs/02_cleaner.ipynb #14959a18
 def phash(data:bytes|Image.Image)->str:
     "Perceptual hash of image bytes (or an unloaded image) as 16 hex digits"
     img = Image.open(io.BytesIO(data)) if isinstance(data, (bytes, bytearray, memoryview)) else data
     return f'{phash_image(img):016x}'
 
+# %% ../nbs/02_cleaner.ipynb #75d38a59
 def hamming(a:str|int, b:str|int)->int:
     "Number of bits that differ between two hashes (hex strings or ints)"
     a, b = (int(x, 16) if isinstance(x, str) else x for x in (a, b))
@@ -73,10 +76,21 @@ def phash_files(files:Iterable, # local paths
         return list(progress(ex.map(_phash_file, files), total=len(files), desc='hashing', quiet=quiet))
 
 # %% ../nbs/02_cleaner.ipynb #14344014
+def as_hashes(hashes)->np.ndarray:
+    "A uint64 array from hex strings, ints or an array"
+    if isinstance(hashes, np.ndarray) and hashes.dtype == np.uint64: return hashes
+    hs = list(hashes)
+    try: return np.array([int(x, 16) if isinstance(x, str) else int(x) for x in hs], dtype=np.uint64)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"hashes must be 64-bit ints or hex strings: {e}") from None
+
+# %% ../nbs/02_cleaner.ipynb #0378ea5c
 def _band_masks(b:int, r:int)->np.ndarray:
     "Every `b`-bit mask with at most `r` bits set"
-    return np.array([sum(1 << x for x in c) for k in range(r + 1) for c in itertools.combinations(range(b), k)], dtype=np.int64)
+    return np.array([sum(1 << x for x in c) for k in range(r + 1) for c in itertools.combinations(range(b), k)],
+                    dtype=np.int64)
 
+# %% ../nbs/02_cleaner.ipynb #5beee74b
 def _plan(n:int, nq:int, t:int, m:int|None=None)->list[tuple[int, int, int]]:
     "Bands `(shift, bits, radius)` for threshold `t`, `m` chosen by a cost model when not given"
     def bands(m):
@@ -89,6 +103,7 @@ def _plan(n:int, nq:int, t:int, m:int|None=None)->list[tuple[int, int, int]]:
     if m is None: m = min(range(3, min(t + 1, 12) + 1 if t >= 2 else 4), key=lambda m: cost(bands(m)))
     return bands(m)
 
+# %% ../nbs/02_cleaner.ipynb #0a31690d
 def _search_band(h, q, t, shift, b, r, self_join, chunk=1 << 21):
     "Pairs `(i, j, distance)` with `q[i]` within `t` of `h[j]` found through the band at `shift`"
     mask_b = np.uint64((1 << b) - 1)
@@ -120,6 +135,7 @@ def _search_band(h, q, t, shift, b, r, self_join, chunk=1 << 21):
             lo = hi
     return out
 
+# %% ../nbs/02_cleaner.ipynb #03d486a1
 def near_pairs(hashes, # 64-bit hashes: uint64 array, ints or hex strings
                threshold:int, # largest Hamming distance reported
                other=None, # when given, pairs (i in hashes, j in other) instead of pairs within `hashes`
@@ -134,22 +150,17 @@ def near_pairs(hashes, # 64-bit hashes: uint64 array, ints or hex strings
     if not len(h) or not len(q): return empty
     plan = _plan(len(h), len(q), threshold, bands)
     with cf.ThreadPoolExecutor(ifnone(workers, os.cpu_count() or 2)) as ex:
-        parts = [p for f in [ex.submit(_search_band, h, q, threshold, s, b, r, self_join) for s, b, r in plan] for p in f.result()]
+        parts = [p for f in [ex.submit(_search_band, h, q, threshold, s, b, r, self_join) for s, b, r in plan]
+                 for p in f.result()]
     if not parts: return empty
     i, j, d = (np.concatenate(x) for x in zip(*parts))
     _, first = np.unique(i * len(h) + j, return_index=True)
     return i[first], j[first], d[first].astype(np.uint8)
 
-def as_hashes(hashes)->np.ndarray:
-    "A uint64 array from hex strings, ints or an array"
-    if isinstance(hashes, np.ndarray) and hashes.dtype == np.uint64: return hashes
-    hs = list(hashes)
-    try: return np.array([int(x, 16) if isinstance(x, str) else int(x) for x in hs], dtype=np.uint64)
-    except (ValueError, TypeError, OverflowError) as e: raise ValueError(f"hashes must be 64-bit ints or hex strings: {e}") from None
-
 # %% ../nbs/02_cleaner.ipynb #ece44595
-EVAL_PHOTOS = ('astronaut', 'brick', 'camera', 'cell', 'chelsea', 'clock', 'coffee', 'coins', 'colorwheel', 'grass', 'gravel',
-               'hubble_deep_field', 'immunohistochemistry', 'logo', 'moon', 'page', 'retina', 'rocket', 'text')
+EVAL_PHOTOS = ('astronaut', 'brick', 'camera', 'cell', 'chelsea', 'clock', 'coffee', 'coins', 'colorwheel',
+               'grass', 'gravel', 'hubble_deep_field', 'immunohistochemistry', 'logo', 'moon', 'page', 'retina',
+               'rocket', 'text')
 
 def _encode(img:Image.Image, fmt:str='JPEG', **kw)->bytes:
     b = io.BytesIO(); img.save(b, fmt, **kw); return b.getvalue()
@@ -159,34 +170,42 @@ def _rgb(a)->Image.Image:
     if a.dtype != np.uint8: a = (255 * (a - a.min()) / (np.ptp(a) or 1)).astype(np.uint8)
     return Image.fromarray(a).convert('RGB')
 
+# %% ../nbs/02_cleaner.ipynb #7a87eae9
 def _generated(seed:int, w:int=480, h:int=360)->Image.Image:
     "A smooth random background with a few coloured ellipses"
     from PIL import ImageDraw
     rng = np.random.default_rng(seed)
-    im = Image.fromarray(rng.integers(0, 256, (rng.integers(3, 9), rng.integers(3, 9), 3), dtype=np.uint8)).resize((w, h), Image.BICUBIC)
+    im = (Image.fromarray(rng.integers(0, 256, (rng.integers(3, 9), rng.integers(3, 9), 3), dtype=np.uint8))
+          .resize((w, h), Image.BICUBIC))
     dr = ImageDraw.Draw(im)
     for _ in range(5):
         x, y = int(rng.integers(0, w - 40)), int(rng.integers(0, h - 40))
-        dr.ellipse([x, y, x + int(rng.integers(20, 150)), y + int(rng.integers(20, 150))], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+        dr.ellipse([x, y, x + int(rng.integers(20, 150)), y + int(rng.integers(20, 150))],
+                   fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
     return im
 
+# %% ../nbs/02_cleaner.ipynb #f036c86b
 def near_dup_variants(img:Image.Image)->dict[str, bytes]:
     "Encoded near-duplicates of `img`: resize, re-compression, small crop, brightness, watermark, format change"
     from PIL import ImageDraw, ImageEnhance, ImageFont
     w, h = img.size
     cw, ch = int(w * .03), int(h * .03)
     wm = img.copy()
-    ImageDraw.Draw(wm).text((w // 20, h - h // 8), '© example.org', fill=(255, 255, 255), font=ImageFont.load_default(size=max(12, h // 14)))
+    ImageDraw.Draw(wm).text((w // 20, h - h // 8), '© example.org', fill=(255, 255, 255),
+                            font=ImageFont.load_default(size=max(12, h // 14)))
     return dict(resize=_encode(img.resize((w // 2, h // 2), Image.BILINEAR)), jpeg=_encode(img, quality=25),
-                crop=_encode(img.crop((cw, ch, w - cw, h - ch))), bright=_encode(ImageEnhance.Brightness(img).enhance(1.3)),
-                watermark=_encode(wm), png=_encode(img, 'PNG'))
+                crop=_encode(img.crop((cw, ch, w - cw, h - ch))),
+                bright=_encode(ImageEnhance.Brightness(img).enhance(1.3)), watermark=_encode(wm),
+                png=_encode(img, 'PNG'))
 
+# %% ../nbs/02_cleaner.ipynb #ebd750ae
 def dedup_eval_set(n_generated:int=12, # generated pictures added to the photos
                    negatives:bool=True, # add distinct look-alike photos (tiles of one photo, faces)
                   )->list[tuple[str, str, bytes]]:
     "`(group, variant, bytes)` for every image of the evaluation set: same group = copies of one picture"
     import skimage.data as skd
-    srcs = [(n, _rgb(getattr(skd, n)())) for n in EVAL_PHOTOS] + [(f'generated-{i}', _generated(i)) for i in range(n_generated)]
+    srcs = ([(n, _rgb(getattr(skd, n)())) for n in EVAL_PHOTOS]
+            + [(f'generated-{i}', _generated(i)) for i in range(n_generated)])
     out = []
     for g, im in srcs:
         out.append((g, 'original', _encode(im, quality=92)))
@@ -194,7 +213,8 @@ def dedup_eval_set(n_generated:int=12, # generated pictures added to the photos
     if negatives:
         for n in ('retina', 'hubble_deep_field', 'astronaut', 'coffee', 'rocket'):
             im = _rgb(getattr(skd, n)()); w, h = im.size
-            out += [(f'{n}-tile{a}{b}', 'original', _encode(im.crop((a * w // 3, b * h // 3, (a + 1) * w // 3, (b + 1) * h // 3))))
+            out += [(f'{n}-tile{a}{b}', 'original',
+                     _encode(im.crop((a * w // 3, b * h // 3, (a + 1) * w // 3, (b + 1) * h // 3))))
                     for a in range(3) for b in range(3)]
         faces = skd.lfw_subset()
         out += [(f'face-{k}', 'original', _encode(_rgb(faces[k]).resize((100, 100)))) for k in range(100)]
@@ -213,8 +233,8 @@ def pair_scores(groups:Sequence[str], # the true group of each image
     tp = int((g[i] == g[j]).sum())
     true = sum(c * (c - 1) // 2 for c in Counter(groups).values())
     p, r = tp / max(len(i), 1), tp / max(true, 1)
-    return dict(threshold=threshold, precision=round(p, 4), recall=round(r, 4), f1=round(2 * p * r / max(p + r, 1e-9), 4),
-                found=len(i), false_pairs=len(i) - tp)
+    return dict(threshold=threshold, precision=round(p, 4), recall=round(r, 4),
+                f1=round(2 * p * r / max(p + r, 1e-9), 4), found=len(i), false_pairs=len(i) - tp)
 
 # %% ../nbs/02_cleaner.ipynb #1fb24d8f
 DEFAULT_THRESHOLD = 8   # largest distance with no false pair on `dedup_eval_set` (pairs: precision 1.0, recall 0.89)
@@ -236,12 +256,14 @@ def _flat(a:np.ndarray, bg)->tuple[float, float]:
 
 def _border(a:np.ndarray): return np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]), 0)
 
+# %% ../nbs/02_cleaner.ipynb #bd9a8c32
 def looks_flat(g:np.ndarray)->bool:
     "Might the image of this 32x32 grey thumbnail be low-content? (cheap filter before `content_print`)"
     b = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]]); b.sort()   # a sort: np.median costs 10x more here
     d = np.abs(g - b[len(b) // 2]); f = d <= _FLAT_TOL; n = np.count_nonzero(f)
     return bool(n >= 0.3 * g.size and d[f].sum() <= 3 * n)   # looser than the print's test: 32x32 blurs edges
 
+# %% ../nbs/02_cleaner.ipynb #86087c49
 def _edges(p:np.ndarray)->tuple[float, float]:
     "Sub-pixel start and end of the content along one axis, from its coverage profile (0..1 per row)"
     full = np.flatnonzero(p >= 0.9)
@@ -280,10 +302,12 @@ def fingerprint(data:bytes, print_now:bool=False)->tuple[str, str]:
     p = '' if not looks_flat(g) else print_of(data) if print_now else PENDING
     return f'{_hash_grey(g):016x}', p
 
+# %% ../nbs/02_cleaner.ipynb #c9e5189c
 def print_of(data:bytes)->str:
     "Content print of image bytes ('' when the image is not low-content)"
     return content_print(Image.open(io.BytesIO(data)))
 
+# %% ../nbs/02_cleaner.ipynb #66c0ac00
 def _fingerprint_file(f, print_now=False)->tuple[str, str]|None:
     try:
         with open(f, 'rb') as fp: return fingerprint(fp.read(), print_now)
@@ -291,6 +315,7 @@ def _fingerprint_file(f, print_now=False)->tuple[str, str]|None:
         logger.warning("cannot hash %s: %s", f, e)
         return None
 
+# %% ../nbs/02_cleaner.ipynb #a52517e1
 def fingerprint_files(files:Iterable, # local paths
                       workers:int|None=None, # threads (default: CPU count)
                       quiet:bool=True,
@@ -567,6 +592,7 @@ def _hash_doc(ds, doc):
     except Exception as e:
         logger.warning("cannot hash the image of %s: %s", doc.uuid, e); return doc
 
+# %% ../nbs/02_cleaner.ipynb #5c2bacaa
 @patch
 def _hash_missing(self:DuplicateCleaner, ds:Dataset, docs:list, quiet=True, store=True)->list:
     "`docs` with hashes filled in, written back to `ds` when `store`"
@@ -574,11 +600,13 @@ def _hash_missing(self:DuplicateCleaner, ds:Dataset, docs:list, quiet=True, stor
     if not todo: return docs
     docs = list(docs)
     with cf.ThreadPoolExecutor(ifnone(self.workers, os.cpu_count() or 2)) as ex:
-        for k, d in zip(todo, progress(ex.map(lambda k: _hash_doc(ds, docs[k]), todo), total=len(todo), desc='hashing', quiet=quiet)):
+        for k, d in zip(todo, progress(ex.map(lambda k: _hash_doc(ds, docs[k]), todo), total=len(todo), desc='hashing',
+                                       quiet=quiet)):
             if store and d.phash: ds.update(d)
             docs[k] = d
     return docs
 
+# %% ../nbs/02_cleaner.ipynb #2b5f2965
 @patch
 def _against_index(self:DuplicateCleaner)->tuple:
     "Names, sha256s, phashes, prints and normalised URLs of the `against` folder (computed once)"
@@ -598,8 +626,9 @@ def _against_index(self:DuplicateCleaner)->tuple:
         fps, urls = fingerprint_files(files, self.workers), {}
         hs, ps = [f and f[0] for f in fps], [f and f[1] for f in fps]
     ok = [k for k, h in enumerate(hs) if h]
-    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s}, as_hashes([hs[k] for k in ok]),
-                     urls, [ps[k] for k in ok], self._print_loader(lambda k: read(ok[k])))
+    self._against = ([names[k] for k in ok], {s: n for s, n in zip(shas, names) if s},
+                     as_hashes([hs[k] for k in ok]), urls, [ps[k] for k in ok],
+                     self._print_loader(lambda k: read(ok[k])))
     return self._against
 
 # %% ../nbs/02_cleaner.ipynb #2db0b138
@@ -695,7 +724,7 @@ class QualityCleaner(ImageCleaner):
     def __init__(self, min_width:int=64, min_height:int=64, # smallest size in pixels
                  aspect:tuple=(0.25, 4.0), # allowed range of width / height
                  min_bytes:int=1000, # smaller files are icons and placeholders
-                 min_sharpness:float|None=10.0, # variance of the Laplacian on the <=512 px grey copy; None: no blur check
+                 min_sharpness:float|None=10.0, # Laplacian variance of the <=512 px grey copy; None: no blur check
                  reject_grayscale:bool=False, # reject images without colour
                  reject_monochrome:bool=True, # reject flat images (one colour, std of grey below `flat_std`)
                  flat_std:float=3.0):
@@ -706,19 +735,25 @@ class QualityCleaner(ImageCleaner):
     def check_image(self, doc:Document, data:bytes, img:Image.Image)->Verdict:
         "The first quality check that fails, else keep (recording the sharpness)"
         w, h = img.size
-        if w < self.min_width or h < self.min_height: return Verdict(False, f"too small ({w}x{h}, minimum {self.min_width}x{self.min_height})", score=min(w, h))
+        if w < self.min_width or h < self.min_height:
+            return Verdict(False, f"too small ({w}x{h}, minimum {self.min_width}x{self.min_height})", score=min(w, h))
         r = w / h
-        if not self.aspect[0] <= r <= self.aspect[1]: return Verdict(False, f"aspect ratio {r:.2f} outside {self.aspect[0]:g}-{self.aspect[1]:g}", score=r)
-        if len(data) < self.min_bytes: return Verdict(False, f"only {len(data)} bytes (minimum {self.min_bytes})", score=len(data))
+        if not self.aspect[0] <= r <= self.aspect[1]:
+            return Verdict(False, f"aspect ratio {r:.2f} outside {self.aspect[0]:g}-{self.aspect[1]:g}", score=r)
+        if len(data) < self.min_bytes:
+            return Verdict(False, f"only {len(data)} bytes (minimum {self.min_bytes})", score=len(data))
         try: im = _reduced(data)
         except Exception as e: return Verdict(False, f"corrupt image ({type(e).__name__}: {e})")
         a = np.asarray(im, dtype=np.float32)
         gray = a @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        if self.reject_monochrome and gray.std() < self.flat_std: return Verdict(False, f"flat image (grey std {gray.std():.1f})", score=float(gray.std()))
+        if self.reject_monochrome and gray.std() < self.flat_std:
+            return Verdict(False, f"flat image (grey std {gray.std():.1f})", score=float(gray.std()))
         chroma = float(np.abs(a - a.mean(axis=2, keepdims=True)).mean())
-        if self.reject_grayscale and chroma < 2: return Verdict(False, f"grayscale image (colour {chroma:.1f})", score=chroma)
+        if self.reject_grayscale and chroma < 2:
+            return Verdict(False, f"grayscale image (colour {chroma:.1f})", score=chroma)
         s = sharpness(gray)
-        if self.min_sharpness is not None and s < self.min_sharpness: return Verdict(False, f"blurred (sharpness {s:.1f} < {self.min_sharpness:g})", score=s)
+        if self.min_sharpness is not None and s < self.min_sharpness:
+            return Verdict(False, f"blurred (sharpness {s:.1f} < {self.min_sharpness:g})", score=s)
         return Verdict(True, score=s, changes=dict(extra=dict(sharpness=round(s, 1))))
 
 # %% ../nbs/02_cleaner.ipynb #e03d4171
@@ -728,12 +763,15 @@ LICENSE_PRESETS = dict(commercial=('cc0', 'pdm', 'cc-by', 'cc-by-sa'), open=('cc
 class LicenseCleaner(MetadataCleaner):
     "Keeps documents whose license is allowed; `unknown` licenses kept or dropped as asked"
     name = 'license'
-    def __init__(self, allow:str|Sequence[str]='commercial', # a preset (`commercial`, `open`, `any`) or license ids/families
+    def __init__(self, allow:str|Sequence[str]='commercial', # `commercial`, `open`, `any`, or license ids/families
                  unknown:str='drop'): # 'drop' or 'keep' documents whose license is unknown
         if unknown not in ('keep', 'drop'): raise ValueError(f"unknown must be 'keep' or 'drop', not {unknown!r}")
         if isinstance(allow, str):
-            if allow not in LICENSE_PRESETS: raise ValueError(f"no license preset {allow!r}: use one of {', '.join(LICENSE_PRESETS)} or a list of licenses")
-        elif not allow or not all(isinstance(a, str) for a in allow): raise ValueError(f"allow must be a preset name or a list of license ids, not {allow!r}")
+            if allow not in LICENSE_PRESETS:
+                raise ValueError(f"no license preset {allow!r}: use one of {', '.join(LICENSE_PRESETS)} "
+                                 "or a list of licenses")
+        elif not allow or not all(isinstance(a, str) for a in allow):
+            raise ValueError(f"allow must be a preset name or a list of license ids, not {allow!r}")
         store_attr()
 
     def allowed(self, lic:str)->bool:
@@ -746,8 +784,11 @@ class LicenseCleaner(MetadataCleaner):
     def check_doc(self, doc:Document)->Verdict:
         lic = (doc.license or 'unknown').lower()
         if lic == 'unknown':
-            return KEEP if self.unknown == 'keep' else Verdict(False, "license unknown (pass unknown='keep' to keep such images)")
-        return KEEP if self.allowed(lic) else Verdict(False, f"license {lic} not allowed ({self.allow if isinstance(self.allow, str) else ', '.join(self.allow)})")
+            return (KEEP if self.unknown == 'keep'
+                    else Verdict(False, "license unknown (pass unknown='keep' to keep such images)"))
+        return KEEP if self.allowed(lic) else Verdict(
+            False, f"license {lic} not allowed "
+                   f"({self.allow if isinstance(self.allow, str) else ', '.join(self.allow)})")
 
 # %% ../nbs/02_cleaner.ipynb #d8dd72ac
 from .consent import check_site, site_files, warn_unchecked
@@ -769,7 +810,8 @@ class ConsentCleaner(MetadataCleaner):
                  session=None, # HTTP session (default: `make_session()`)
                  cache_ttl:float=3600): # seconds a robots.txt is kept
         bl = [blocklist] if isinstance(blocklist, str) else list(blocklist)
-        bad = [d for d in bl if not isinstance(d, str) or not re.fullmatch(r'[a-z0-9.-]+\.[a-z0-9-]+|localhost|[0-9.]+', d.strip().lower().lstrip('.').rstrip('.'))]
+        bad = [d for d in bl if not isinstance(d, str) or not re.fullmatch(r'[a-z0-9.-]+\.[a-z0-9-]+|localhost|[0-9.]+',
+                                                                         d.strip().lower().lstrip('.').rstrip('.'))]
         if bad: raise ValueError(f"blocklist entries must be domain names such as 'example.org', not {bad!r}")
         self.blocklist = [d.strip().lower().strip('.') for d in bl]
         store_attr('robots,tdmrep,ai_txt,user_agent,cache_ttl')

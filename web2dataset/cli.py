@@ -1,4 +1,4 @@
-"""One line from a few words to a clean, licensed dataset: create, each stage alone, an offline demo, engine checks and takedowns.
+"""One line from a few words to a clean, licensed dataset: create, each stage alone, demo, checks and takedowns.
 
 Docs: https://web2dataset.github.io/web2dataset/cli.html.md"""
 
@@ -31,11 +31,13 @@ def parse_classes(specs:list|None, # `label=query` strings (a bare query is its 
     for s in specs or []:
         label, sep, query = str(s).partition('=')
         label, query = label.strip(), (query if sep else label).strip().strip('"\'').strip()
-        if not label or not query: raise UsageError(f"--class {s!r}: write label=\"query\", e.g. --class cat=\"cat photo\"")
+        if not label or not query:
+            raise UsageError(f"--class {s!r}: write label=\"query\", e.g. --class cat=\"cat photo\"")
         if label in out: raise UsageError(f"--class: the label {label!r} is given twice")
         out[label] = query
     return out
 
+# %% ../nbs/05_cli.ipynb #55ae90d6
 def parse_names(s:str|None, # comma-separated names
                 known:list, # the names that exist
                 what:str, # what they are, for the error
@@ -55,6 +57,7 @@ def reason_kind(reason:str|None)->str:
     r = re.sub(r'\s*[\(\[].*$', '', r).strip()
     return re.sub(r'\s+(of|as|in|from|for)$', '', r).strip(' :') or 'unknown'
 
+# %% ../nbs/05_cli.ipynb #79d40d1e
 def dataset_summary(path)->dict:
     "Counts of a dataset folder: records per status, kept images per label, rejections and failures by kind"
     from web2dataset.core import Dataset
@@ -70,6 +73,7 @@ def dataset_summary(path)->dict:
     return dict(path=str(ds.path), records=sum(st.values()), kept=st['downloaded'], counts=srt(st), labels=srt(labels),
                 rejected=srt(rej), failed=srt(fail), damaged=len(ds.damaged))
 
+# %% ../nbs/05_cli.ipynb #6cf04a38
 def format_summary(s:dict)->str:
     "`dataset_summary` as a few lines of text"
     line = lambda c: ', '.join(f'{k} {v}' for k, v in c.items()) or 'none'
@@ -91,7 +95,8 @@ def takedown_rule(kind:str, # 'url', 'domain' or 'hash'
     from urllib.parse import urlsplit
     v = str(value or '').strip()
     if kind == 'url':
-        if not re.match(r'^https?://[^\s/]+', v, re.I): raise UsageError(f"--url {value!r}: give a full http(s) URL")
+        if not re.match(r'^https?://[^\s/]+', v, re.I):
+            raise UsageError(f"--url {value!r}: give a full http(s) URL")
         v = normalize_url(v)
     elif kind == 'domain':
         v = (urlsplit(v).hostname or '') if '://' in v else v.lower().strip('.')
@@ -99,12 +104,14 @@ def takedown_rule(kind:str, # 'url', 'domain' or 'hash'
             raise UsageError(f"--domain {value!r}: give a domain name such as example.org")
     elif kind == 'hash':
         v = v.lower()
-        if not re.fullmatch(r'[0-9a-f]{64}|[0-9a-f]{16}', v): raise UsageError(f"--hash {value!r}: give a sha256 (64 hex digits) or a phash (16)")
+        if not re.fullmatch(r'[0-9a-f]{64}|[0-9a-f]{16}', v):
+            raise UsageError(f"--hash {value!r}: give a sha256 (64 hex digits) or a phash (16)")
     else: raise UsageError(f"unknown takedown kind {kind!r}: use url, domain or hash")
     return dict(kind=kind, value=v, time=now_iso(), note=note)
 
+# %% ../nbs/05_cli.ipynb #16027a73
 def read_takedown_file(path, note:str|None=None)->list:
-    "Rules from a file: one URL, domain or hash a line (or `kind value`, or JSON lines of takedowns.jsonl); `#` comments"
+    "Rules from a file: a URL, domain or hash a line (or `kind value`, or JSON lines of takedowns.jsonl); `#` comments"
     from pathlib import Path
     try: text = Path(path).read_text()
     except OSError as e: raise UsageError(f"--from-file: cannot read {path}: {e.strerror or e}") from None
@@ -118,7 +125,8 @@ def read_takedown_file(path, note:str|None=None)->list:
             else:
                 kind, _, value = line.partition(' ')
                 if kind not in ('url', 'domain', 'hash') or not value.strip():
-                    kind, value = ('url' if re.match(r'https?://', line, re.I) else 'hash' if re.fullmatch(r'[0-9a-fA-F]{16}|[0-9a-fA-F]{64}', line)
+                    kind, value = ('url' if re.match(r'https?://', line, re.I) else
+                                   'hash' if re.fullmatch(r'[0-9a-fA-F]{16}|[0-9a-fA-F]{64}', line)
                                    else 'domain'), line
             out.append(takedown_rule(kind, value.strip(), note))
         except (UsageError, ValueError, KeyError, TypeError) as e:
@@ -193,24 +201,27 @@ def export_stage(ds, exports:list, # names in `EXPORTS`
 def _ov_result(r:dict, url:str|None=None)->dict:
     "One Openverse result for the LocalWeb image record `r`"
     lic, _, ver = r['license'].partition('-')
-    return dict(id=r['name'], title=r['title'], url=url or r['url'], foreign_landing_url=r['page_url'], creator=r['creator'],
-                creator_url=None, license=lic, license_version=ver or None, license_url=r['license_url'],
-                provider='localweb', source='localweb', thumbnail=r['url'], width=r['width'], height=r['height'],
-                tags=[dict(name=r['label'])])
+    return dict(id=r['name'], title=r['title'], url=url or r['url'], foreign_landing_url=r['page_url'],
+                creator=r['creator'], creator_url=None, license=lic, license_version=ver or None,
+                license_url=r['license_url'], provider='localweb', source='localweb', thumbnail=r['url'],
+                width=r['width'], height=r['height'], tags=[dict(name=r['label'])])
 
 def openverse_handler(web):
     "A LocalWeb route handler answering like Openverse's `/v1/images/` from `web.images`, by label"
     def handler(req):
         words = set(re.findall(r'\w+', req.query.get('q', '').lower()))
         hits = [_ov_result(r) for r in web.images if r.get('label') in words]
-        if hits: hits.insert(1, {**hits[0], 'id': hits[0]['id'] + '-copy', 'url': hits[0]['url'] + '?copy=1'})   # one picture at two addresses
+        if hits:   # one picture at two addresses
+            hits.insert(1, {**hits[0], 'id': hits[0]['id'] + '-copy', 'url': hits[0]['url'] + '?copy=1'})
         size, page = int(req.query.get('page_size', 20)), int(req.query.get('page', 1))
         pages = max(1, -(-len(hits) // size))
         if page > pages: return 400, {'Content-Type': 'application/json'}, json.dumps(dict(detail='Invalid page'))
-        return 200, {'Content-Type': 'application/json'}, json.dumps(dict(result_count=len(hits), page_count=pages, page_size=size,
-                                                                          page=page, results=hits[(page - 1) * size:page * size]))
+        return 200, {'Content-Type': 'application/json'}, json.dumps(dict(result_count=len(hits), page_count=pages,
+                                                                          page_size=size, page=page,
+                                                                          results=hits[(page - 1) * size:page * size]))
     return handler
 
+# %% ../nbs/05_cli.ipynb #aa2135c4
 def demo_web(n_images:int=40, # images on the local web (half circles, half squares)
              **kwargs): # passed to `LocalWeb`
     "A started `LocalWeb` of generated circles and squares that answers Openverse searches"
@@ -223,13 +234,14 @@ def demo_web(n_images:int=40, # images on the local web (half circles, half squa
 COMMANDS = {}
 
 def command(name:str, pos:list|None=None):
-    "Make a function a command line with `call_parse` and register it as the command `name` (`pos`: optional arguments given by position)"
+    "Make a function the command `name` with `call_parse` (`pos`: optional arguments given by position)"
     def deco(f):
         f = call_parse(f)       # called here, not at the top of the module, so `python -m web2dataset.cli` runs `main`
         COMMANDS[name] = (f, pos)
         return f
     return deco
 
+# %% ../nbs/05_cli.ipynb #ad1b0911
 @contextlib.contextmanager
 def allowing_private(on:bool):
     "Let the library reach private and loopback addresses while the block runs (when `on`)"
@@ -241,11 +253,13 @@ def allowing_private(on:bool):
             if old is None: os.environ.pop('WEB2DATASET_ALLOW_PRIVATE', None)
             else: os.environ['WEB2DATASET_ALLOW_PRIVATE'] = old
 
+# %% ../nbs/05_cli.ipynb #6fee8fd8
 def open_dataset(path, create:bool=False):
     "The `Dataset` at `path`; a usage error when there is none"
     from web2dataset.core import Dataset
     return Dataset(path, create=create)
 
+# %% ../nbs/05_cli.ipynb #92624907
 def _cleaners_named(names:str, image:bool=True)->list:
     "Cleaner instances for the comma-separated `names` (`image=False`: metadata cleaners only)"
     from web2dataset.core import cleaners, MetadataCleaner
@@ -271,8 +285,9 @@ def url_list_docs(urls:str, # the URL list file
     if first is None: raise UsageError(f"the URL list {urls} has no usable URL: {lister.skipped_summary()}{hint}")
     return lister, itertools.chain([first], docs)
 
-def resize_args(resize_mode:str, image_size:int, resize_only_if_bigger:bool, min_image_size:int, max_aspect_ratio:float|None,
-                max_side:int|None=None)->dict:
+# %% ../nbs/05_cli.ipynb #c3d3ae25
+def resize_args(resize_mode:str, image_size:int, resize_only_if_bigger:bool, min_image_size:int,
+                max_aspect_ratio:float|None, max_side:int|None=None)->dict:
     "The downloader's resize and shape options from the command line, checked before any work"
     from web2dataset.downloader import check_resize_args
     try: check_resize_args(resize_mode, image_size, max_side, max_aspect_ratio)
@@ -282,6 +297,7 @@ def resize_args(resize_mode:str, image_size:int, resize_only_if_bigger:bool, min
     return dict(resize_mode=resize_mode, image_size=image_size, resize_only_if_bigger=resize_only_if_bigger,
                 min_side=min_image_size, max_aspect_ratio=max_aspect_ratio)
 
+# %% ../nbs/05_cli.ipynb #11f08c8f
 def verify_hash_arg(spec:str|None)->dict:
     "The downloader's `verify_hash` option from `--verify-hash COLUMN[:TYPE]`, checked before any work"
     if spec is None: return {}
@@ -289,21 +305,26 @@ def verify_hash_arg(spec:str|None)->dict:
     try: return dict(verify_hash=parse_verify_hash(spec))
     except ValueError as e: raise UsageError(f"--verify-hash: {e}") from None
 
+# %% ../nbs/05_cli.ipynb #d43b420f
 def hash_report(res:dict)->dict:
     "`res` with a line on the hash check of its download: how many matched, differed, had no expected hash"
     h = res.get('download', {}).get('hash')
     if not h: return res
     what = dict(ok='matched', mismatch='differed (rejected)', missing='without an expected hash (downloaded unchecked)')
-    return {**res, 'lines': res['lines'] + ['hash check: ' + ', '.join(f"{h[k]} {w}" for k, w in what.items() if h.get(k))]}
+    return {**res, 'lines': res['lines'] + ['hash check: ' + ', '.join(f"{h[k]} {w}" for k, w in what.items()
+                                                                       if h.get(k))]}
 
+# %% ../nbs/05_cli.ipynb #856ce385
 def url_list_report(res:dict, # a command's result
                     ds, lister)->dict:
     "`res` with the skipped lines of the URL list read by `lister` (also written to the folder's `stats.json`)"
     if lister is None: return res
-    sk = dict(list=str(lister.query), lines=lister.skipped, by_reason=dict(lister.skipped_by_reason.most_common()), text=lister.skipped_summary(),
+    sk = dict(list=str(lister.query), lines=lister.skipped, by_reason=dict(lister.skipped_by_reason.most_common()),
+              text=lister.skipped_summary(),
               first=[dict(line=i, reason=r, text=t[:100]) for i, t, r in lister.skipped_examples[:10]])
     ds.stats = {**ds.stats, 'url_list': sk}
-    return {**res, 'skipped': sk, 'lines': res.get('lines', []) + ([lister.skipped_summary()] if lister.skipped else [])}
+    return {**res, 'skipped': sk,
+            'lines': res.get('lines', []) + ([lister.skipped_summary()] if lister.skipped else [])}
 
 # %% ../nbs/05_cli.ipynb #7d7c442a
 @contextlib.contextmanager
@@ -311,20 +332,22 @@ def dask_executor(address:str|None, # a Dask scheduler's address, e.g. tcp://10.
                   processes:int=1):
     "The `concurrent.futures` executor of the Dask cluster at `address` while the block runs; None without one"
     if not address: yield None; return
-    if processes and processes > 1: raise UsageError("--dask and --processes: the cluster's workers are the processes; give one")
+    if processes and processes > 1:
+        raise UsageError("--dask and --processes: the cluster's workers are the processes; give one")
     try: import distributed
     except ImportError: raise UsageError("--dask needs dask.distributed: pip install 'web2dataset[dask]'") from None
     try: client = distributed.Client(address, timeout=10, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e: raise UsageError(f"--dask: cannot reach the scheduler at {address}: {e}") from None
+    except (OSError, TimeoutError, ValueError) as e:
+        raise UsageError(f"--dask: cannot reach the scheduler at {address}: {e}") from None
     with client: yield client.get_executor()
 
 # %% ../nbs/05_cli.ipynb #b6df31a5
 @command('create')
 def create(path:str, # dataset folder (made if missing; rerun the same command to resume)
-           Class:Annotated[str, dict(action='append', metavar='LABEL=QUERY')]=None, # a class as label="query"; repeat for each class
+           Class:Annotated[str, dict(action='append', metavar='LABEL=QUERY')]=None, # label="query", one per class
            N_item:int=100, # images to find per class
            engine:str='openverse', # openverse, commons, bing, duckduckgo, flickr, google, or several comma-separated
-           clean:str='dedup,quality', # cleaners, comma-separated: dedup, quality, license, consent, nsfw, faces ('' for none)
+           clean:str='dedup,quality', # comma-separated: dedup, quality, license, consent, nsfw, faces ('' for none)
            export:str='hf', # exports, comma-separated: hf, webdataset, parquet ('' for none)
            base_url:str=None, # the engine's address: a mirror, or a local web in tests
            license:str=None, # the engine's license filter, e.g. commercial
@@ -333,7 +356,7 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
            resize_only_if_bigger:bool=False, # with --resize-mode: never scale up, crop or pad a smaller image
            min_image_size:int=16, # refuse images whose shorter side is smaller than this
            max_aspect_ratio:float=None, # refuse images whose longer side is more than this times the shorter
-           dask:str=None, # a Dask scheduler's address: download on its cluster (the folder must be one its workers reach)
+           dask:str=None, # a Dask scheduler's address: download on its cluster (its workers must reach the folder)
            valid:float=0.0, # fraction of each class in the validation split of the exports
            test:float=0.0, # fraction of each class in the test split of the exports
            max_per_host:int=4, # downloads in flight per host
@@ -368,7 +391,7 @@ def create(path:str, # dataset folder (made if missing; rerun the same command t
 # %% ../nbs/05_cli.ipynb #4e307245
 @command('search')
 def search(path:str, # dataset folder (made if missing)
-           Class:Annotated[str, dict(action='append', metavar='LABEL=QUERY')]=None, # a class as label="query"; repeat for each class
+           Class:Annotated[str, dict(action='append', metavar='LABEL=QUERY')]=None, # label="query", one per class
            N_item:int=100, # images to find per class
            engine:str='openverse', # openverse, commons, bing, duckduckgo, flickr, google, or several comma-separated
            clean:str='dedup', # metadata cleaners applied before saving: dedup, license, consent ('' for none)
@@ -383,11 +406,14 @@ def search(path:str, # dataset folder (made if missing)
     from web2dataset.pipeline import search_stage
     with allowing_private(allow_private):
         ds = open_dataset(path, create=True)
-        found = search_stage(ds, classes, N_item, engine, cs, base_url, quiet, **(dict(license=license) if license else {}))
-    lines = [f"{label}: {n} found" for label, n in found['found'].items()] + [f"{label}: search failed: {e}" for label, e in found['errors'].items()]
-    return dict(command='search', path=ds.path, found=found['found'], errors=found['errors'], summary=dataset_summary(ds),
-                lines=lines, partial=bool(found['errors']))
+        found = search_stage(ds, classes, N_item, engine, cs, base_url, quiet,
+                             **(dict(license=license) if license else {}))
+    lines = ([f"{label}: {n} found" for label, n in found['found'].items()] +
+             [f"{label}: search failed: {e}" for label, e in found['errors'].items()])
+    return dict(command='search', path=ds.path, found=found['found'], errors=found['errors'],
+                summary=dataset_summary(ds), lines=lines, partial=bool(found['errors']))
 
+# %% ../nbs/05_cli.ipynb #00a71ec3
 @command('download')
 def download(path:str, # dataset folder
              urls:str=None, # a URL list (txt, csv, tsv, jsonl, parquet) to add and download in one pass
@@ -403,9 +429,9 @@ def download(path:str, # dataset folder
              min_image_size:int=16, # refuse images whose shorter side is smaller than this
              max_aspect_ratio:float=None, # refuse images whose longer side is more than this times the shorter
              url_col:str=None, # the URL list's column of image URLs (default: url, image_url, image, link or src)
-             caption_col:str=None, # the URL list's column of captions (default: caption, text, title, alt or description)
+             caption_col:str=None, # the URL list's column of captions (default: caption, text, title, alt, description)
              verify_hash:str=None, # COLUMN[:TYPE]: reject images whose hash is not the list's (sha256, md5, sha512)
-             dask:str=None, # a Dask scheduler's address: download on its cluster (the folder must be one its workers reach)
+             dask:str=None, # a Dask scheduler's address: download on its cluster (its workers must reach the folder)
              retry_failed:bool=False, # also retry downloads that failed for a transient reason
              allow_private:bool=False, # reach private and loopback addresses
              quiet:bool=False, # no progress bars, no summary
@@ -427,6 +453,7 @@ def download(path:str, # dataset folder
                lines=[f"downloaded {dl.get('new', {}).get('downloaded', 0)} images in {dl.get('seconds', 0):.1f}s"])
     return url_list_report(hash_report(res), ds, lister)
 
+# %% ../nbs/05_cli.ipynb #d8ea002a
 @command('clean')
 def clean(path:str, # dataset folder
           clean:str='dedup,quality', # cleaners, comma-separated: dedup, quality, license, consent, nsfw, faces
@@ -442,6 +469,7 @@ def clean(path:str, # dataset folder
     return dict(command='clean', path=ds.path, clean=r, summary=dataset_summary(ds),
                 lines=[f"checked {r['checked']}, rejected {r['rejected']} ({by})"])
 
+# %% ../nbs/05_cli.ipynb #5b693ac0
 @command('export')
 def export(path:str, # dataset folder
            to:str='hf', # exports, comma-separated: hf, webdataset, parquet
@@ -461,6 +489,7 @@ def export(path:str, # dataset folder
     return dict(command='export', path=ds.path, exports=ex, summary=dataset_summary(ds),
                 lines=[f"exported {n}: {', '.join(e['files'])}" for n, e in ex.items()])
 
+# %% ../nbs/05_cli.ipynb #0bf1abc4
 @command('card')
 def card(path:str, # dataset folder
          name:str=None, # the dataset's name (default: its classes, "cat vs dog")
@@ -493,11 +522,13 @@ def format_table(rows:list, cols:list)->str:
     fmt = lambda xs: '  '.join(x.ljust(w[i]) for i, x in enumerate(xs)).rstrip()
     return '\n'.join([fmt(cols), fmt(['-' * n for n in w])] + [fmt(x) for x in cells])
 
+# %% ../nbs/05_cli.ipynb #685e3b40
 def short_error(e:str|None, width:int=90)->str:
     "An error for a table cell: each URL cut to its host (the cause stays in sight), at most `width` characters"
     s = re.sub(r'(https?://[^/\s?#]+)[^\s]*?(?=:\s|\s|$)', r'\1', str(e or ''))
     return s if len(s) <= width else s[:width - 3] + '...'
 
+# %% ../nbs/05_cli.ipynb #f487b025
 _NO_DNS = re.compile(r'dns-error|Name or service not known|Temporary failure in name resolution|ERR_NAME_NOT_RESOLVED')
 
 def offline(rows:list)->bool:
@@ -505,6 +536,7 @@ def offline(rows:list)->bool:
     tried = [r for r in rows if r['status'] != 'skipped']
     return bool(tried) and all(r['error'] and _NO_DNS.search(r['error']) for r in tried)
 
+# %% ../nbs/05_cli.ipynb #8646e7bd
 @command('check')
 def check(engines:str=None, # engines to check, comma-separated (default: every engine that searches the web)
           query:str='cat', # a query every engine has results for
@@ -538,14 +570,17 @@ def demo(path:str='web2dataset-demo', # a new folder for the demo dataset
     "Build a small dataset (circles vs squares) offline, from the packaged local web"
     from pathlib import Path
     p = Path(path).expanduser()
-    if p.exists() and (not p.is_dir() or any(p.iterdir())): raise UsageError(f"{path} is not empty: give the demo a new folder")
+    if p.exists() and (not p.is_dir() or any(p.iterdir())):
+        raise UsageError(f"{path} is not empty: give the demo a new folder")
     web = demo_web(40)
     try:
         res = create(str(p), Class=['circle=circle', 'square=square'], N_item=N_item, engine='openverse',
                                  clean='dedup,quality', export='hf', base_url=web.url, allow_private=True, quiet=quiet)
     finally: web.stop()
     some = next((d for d in open_dataset(p).docs(status='downloaded')), None)
-    res['lines'] += ['', 'Next:', f'  python -c "from datasets import load_dataset; print(load_dataset(\'{p}\'))"   # labels as ClassLabel',
+    res['lines'] += ['', 'Next:',
+                     f'  python -c "from datasets import load_dataset; print(load_dataset(\'{p}\'))"'
+                     '   # labels as ClassLabel',
                      f'  less {p}/README.md          # the dataset card']
     if some: res['lines'].append(f'  web2dataset remove {p} --url {some.image_url}   # a takedown')
     return {**res, 'command': 'demo'}
@@ -554,14 +589,15 @@ def demo(path:str='web2dataset-demo', # a new folder for the demo dataset
 @command('remove')
 def remove(path:str, # dataset folder
            url:Annotated[str, dict(action='append', metavar='URL')]=None, # an image's URL or its page's (repeatable)
-           domain:Annotated[str, dict(action='append', metavar='DOMAIN')]=None, # every image from this domain and its subdomains (repeatable)
+           domain:Annotated[str, dict(action='append', metavar='DOMAIN')]=None, # a domain, subdomains too (repeatable)
            hash:Annotated[str, dict(action='append', metavar='HASH')]=None, # an image's sha256 or phash (repeatable)
            from_file:str=None, # a file of URLs, domains and hashes, one a line
            note:str=None, # who asked and why (kept with the rules)
            quiet:bool=False, # no summary
           ):
     "Take images out of a dataset and its exports, and never download them again"
-    rules = [takedown_rule(k, v, note) for k, vs in (('url', url), ('domain', domain), ('hash', hash)) for v in vs or []]
+    rules = [takedown_rule(k, v, note) for k, vs in (('url', url), ('domain', domain), ('hash', hash))
+             for v in vs or []]
     if from_file: rules += read_takedown_file(from_file, note)
     if not rules: raise UsageError("say what to remove: --url, --domain, --hash or --from-file")
     from web2dataset.core import TAKEDOWNS, apply_takedowns, record_takedowns
@@ -572,8 +608,9 @@ def remove(path:str, # dataset folder
     try: ex = {n: dict(files=f) for n, f in redo_exports(ds).items()}
     except ImportError as e: raise UsageError(f"rewriting the exports: {e}") from None
     lines = [f"{len(rules)} rules, {len(new)} new, recorded in {TAKEDOWNS}",
-             f"removed {len(gone)} image{'s' * (len(gone) != 1)}" + (': ' + ', '.join(d.uuid for d in gone[:10]) + (' ...' if len(gone) > 10 else '') if gone else
-                                              ' (none matches now; later runs will not download what matches)')]
+             f"removed {len(gone)} image{'s' * (len(gone) != 1)}" +
+             (': ' + ', '.join(d.uuid for d in gone[:10]) + (' ...' if len(gone) > 10 else '') if gone else
+              ' (none matches now; later runs will not download what matches)')]
     lines += [f"rewrote {n}: {', '.join(e['files'])}" for n, e in ex.items()]
     return dict(command='remove', path=ds.path, rules=len(rules), new_rules=len(new), removed=[d.uuid for d in gone],
                 exports=ex, summary=dataset_summary(ds), lines=lines)
@@ -609,7 +646,8 @@ def doctor(path:str, # dataset folder
     done = ds.repair(found, quiet=quiet) if fix and found else []
     table = format_table([f._asdict() for f in found], ['kind', 'file', 'detail'])
     lines = [table] if found else [f"{ds.path}: healthy"]
-    if found and not fix: lines.append(f"web2dataset doctor {ds.path} --fix mends these (the untrusted go to quarantine/)")
+    if found and not fix:
+        lines.append(f"web2dataset doctor {ds.path} --fix mends these (the untrusted go to quarantine/)")
     return dict(command='doctor', path=ds.path, problems=[f._asdict() for f in found], fixed=done, lines=lines + done,
                 partial=bool(found))
 
@@ -627,11 +665,13 @@ def log_to_stderr(level:str):
     try: yield
     finally: log.removeHandler(h); log.setLevel(old)
 
+# %% ../nbs/05_cli.ipynb #a6d831b4
 def exit_code(e:BaseException)->int:
     "The exit code of an error: 2 for bad usage (arguments, a folder that is not a dataset), else 1"
     from web2dataset.core import DatasetError
     return 2 if isinstance(e, (UsageError, DatasetError, ValueError)) else 1
 
+# %% ../nbs/05_cli.ipynb #e882685e
 def error_line(e:BaseException)->str:
     "The one line that describes an error"
     from web2dataset.core import Web2DatasetError
@@ -639,30 +679,36 @@ def error_line(e:BaseException)->str:
     if isinstance(e, (Web2DatasetError, ValueError, OSError)): return msg
     return f"{type(e).__name__}: {msg} (--debug shows the traceback)"
 
+# %% ../nbs/05_cli.ipynb #fdcfd239
 def render(res:dict)->str:
     "The text a command prints for its summary"
     out = list(res.get('lines', []))
     if res.get('summary'): out = [format_summary(res['summary'])] + out
     return '\n'.join(out)
 
+# %% ../nbs/05_cli.ipynb #4fe8faf4
 def usage()->str:
     "The help of `web2dataset` itself: the commands"
     cmds = '\n'.join(f"  {n:<9} {(f.__doc__ or '').strip()}" for n, (f, _) in COMMANDS.items())
     return (f"usage: web2dataset COMMAND [options]     (web2dataset COMMAND --help for its options)\n\n"
-            f"Turn a few words into a clean, licensed, de-duplicated image dataset from the web.\n\ncommands:\n{cmds}\n\n"
+            "Turn a few words into a clean, licensed, de-duplicated image dataset from the web.\n\n"
+            f"commands:\n{cmds}\n\n"
             "options of every command: --quiet, --json (the summary as JSON), --debug (tracebacks), --log-level LEVEL\n"
             "exit codes: 0 done, 1 done in part (see the summary), 2 bad usage\n"
             'example: web2dataset create cats-dogs --class cat="cat photo" --class dog="dog photo" -n 200')
 
+# %% ../nbs/05_cli.ipynb #3d2af02f
 def parser(name:str)->argparse.ArgumentParser:
     "The argument parser of the command `name`"
     f, pos = COMMANDS[name]
     p = anno_parser(getattr(f, '__wrapped__', f), prog=f'web2dataset {name}', pos=pos)
     p.add_argument('--json', action='store_true', help='print the summary as one JSON object')
     p.add_argument('--debug', action='store_true', help='show tracebacks and the debug log')
-    p.add_argument('--log-level', type=str.upper, choices=LOG_LEVELS, help='show the library log from this level (default: WARNING)')
+    p.add_argument('--log-level', type=str.upper, choices=LOG_LEVELS,
+                   help='show the library log from this level (default: WARNING)')
     return p
 
+# %% ../nbs/05_cli.ipynb #a24712bb
 def main(argv:list|None=None, # the arguments (default: `sys.argv[1:]`)
         )->int:
     "Run a `web2dataset` command line; its exit code"
@@ -679,7 +725,8 @@ def main(argv:list|None=None, # the arguments (default: `sys.argv[1:]`)
     if name not in COMMANDS:
         import difflib
         near = difflib.get_close_matches(name, list(COMMANDS), 1)
-        print(f"web2dataset: unknown command {name!r}" + (f" (did you mean {near[0]}?)" if near else '') + '; see web2dataset --help', file=sys.stderr)
+        print(f"web2dataset: unknown command {name!r}" + (f" (did you mean {near[0]}?)" if near else '') +
+              '; see web2dataset --help', file=sys.stderr)
         return 2
     try: args = vars(parser(name).parse_args(argv[1:] + lead))
     except SystemExit as e: return e.code if isinstance(e.code, int) else 2
@@ -687,7 +734,8 @@ def main(argv:list|None=None, # the arguments (default: `sys.argv[1:]`)
     js, debug, level = args.pop('json'), args.pop('debug'), args.pop('log_level')
     t0 = time.monotonic()
     try:
-        with log_to_stderr(level or ('DEBUG' if debug else 'ERROR' if args.get('quiet') else 'WARNING')): res = COMMANDS[name][0](**args)
+        with log_to_stderr(level or ('DEBUG' if debug else 'ERROR' if args.get('quiet') else 'WARNING')):
+            res = COMMANDS[name][0](**args)
     except KeyboardInterrupt:
         print(f"web2dataset {name}: interrupted (run the same command again to resume)", file=sys.stderr)
         return 130

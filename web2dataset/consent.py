@@ -120,6 +120,7 @@ def keep(self:SiteFile, origin:str, body:bytes|None, error:DownloadError|None=No
     self._rules[origin] = (time.monotonic() + (self.fail_ttl if isinstance(r, Exception) else self.ttl), r)
     return r
 
+# %% ../nbs/02b_consent.ipynb #98418e2b
 @patch
 def _fetch(self:SiteFile, origin:str):
     _FETCHING.on = True
@@ -128,6 +129,7 @@ def _fetch(self:SiteFile, origin:str):
     finally: _FETCHING.on = False
     return self.keep(origin, body)
 
+# %% ../nbs/02b_consent.ipynb #d72b225e
 @patch
 def rules(self:SiteFile, url:str):
     "The rules for `url`'s origin (raises the `DownloadError` that reading them ended with, if they must refuse)"
@@ -139,6 +141,7 @@ def rules(self:SiteFile, url:str):
     if isinstance(r, Exception): raise r
     return r
 
+# %% ../nbs/02b_consent.ipynb #b7b473c2
 @patch
 def check(self:SiteFile, url:str):
     "Raise a `DownloadError` whose reason names the signal when this file refuses `url` to us"
@@ -162,6 +165,7 @@ def path_pattern(p:str)->re.Pattern:
     end = p.endswith('$')
     return re.compile(re.escape(unquote(p[:-1] if end else p)).replace(r'\*', '.*') + ('$' if end else ''))
 
+# %% ../nbs/02b_consent.ipynb #08b4b4ce
 class TdmRules:
     "The rules of one `/.well-known/tdmrep.json` (TDMRep): the first rule whose `location` matches a path applies"
     def __init__(self, rules=()): # the parsed JSON array
@@ -221,8 +225,9 @@ def optout_reason(headers, # response headers (a mapping; `getlist` is used when
                   noindex:bool=False, # also honour noindex / noimageindex / none
                   tdm:bool=True, # honour tdm-reservation: 1
                   agent:str='web2dataset')->str|None:
-    "The opt-out a response declares to us (`noai`, `noimageai`, `noindex`, `noimageindex`, `tdm-reservation`), else `None`"
-    get = lambda k: headers.getlist(k) if hasattr(headers, 'getlist') else ([headers[k]] if headers.get(k) is not None else [])
+    "The opt-out a response gives us (`noai`, `noimageai`, `noindex`, `noimageindex`, `tdm-reservation`), else `None`"
+    get = lambda k: (headers.getlist(k) if hasattr(headers, 'getlist')
+                     else ([headers[k]] if headers.get(k) is not None else []))
     if tdm and any(v.strip() == '1' for v in get('tdm-reservation')): return 'tdm-reservation'
     wanted = ({'noai', 'noimageai'} if noai else set()) | ({'noindex', 'noimageindex', 'none'} if noindex else set())
     for value in get('X-Robots-Tag'):
@@ -247,6 +252,7 @@ def _jpeg_segments(data:bytes):
         if m in (0xE1, 0xEB): yield data[i + 4:i + 2 + size]
         i += 2 + size
 
+# %% ../nbs/02b_consent.ipynb #a45a1ebd
 def _png_chunks(data:bytes):
     "The iTXt (XMP, decompressed when it is compressed) and caBX (C2PA) chunks of a PNG, wherever they are"
     i, n = 8, len(data)
@@ -260,6 +266,7 @@ def _png_chunks(data:bytes):
         elif kind in (b'iTXt', b'caBX'): yield body
         i += 12 + size
 
+# %% ../nbs/02b_consent.ipynb #a3ec6ab4
 def _webp_chunks(data:bytes):
     "The XMP and C2PA chunks of a WebP file"
     i, n = 12, len(data)
@@ -268,6 +275,7 @@ def _webp_chunks(data:bytes):
         if kind in (b'XMP ', b'C2PA'): yield data[i + 8:i + 8 + size]
         i += 8 + size + (size & 1)
 
+# %% ../nbs/02b_consent.ipynb #b335b47f
 def metadata_part(data:bytes)->bytes:
     "The bytes of `data` that can hold XMP or a C2PA manifest (its metadata segments; all of it for other formats)"
     head = bytes(data[:12])

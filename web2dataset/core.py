@@ -76,14 +76,16 @@ def _license_from_url(url):
     m = re.search(r'/licenses/([a-z-]+)', u)
     return f'cc-{m.group(1)}' if m and m.group(1) in _CC_KINDS else None
 
-def normalize_license(name:str|None=None, # license as the engine names it: "BY-SA", "cc-by 4.0", "CC0", "Public domain"...
+# %% ../nbs/00_core.ipynb #2080d683
+def normalize_license(name:str|None=None, # as the engine names it: "BY-SA", "cc-by 4.0", "CC0", "Public domain"...
                       version:str|None=None, # version when given apart ("4.0")
                       url:str|None=None, # license URL, used when the name is missing or unclear
                      )->str:
     "Normalised short license id (`cc-by-4.0`, `cc0-1.0`, `pdm`, ...) or `unknown`"
     n = re.sub(r'[\s_]+', '-', str(name or '').strip().lower()).replace('cc-0', 'cc0')
     n = re.sub(r'^creative-commons-', 'cc-', n)
-    if n in ('pdm', 'pd', 'public-domain', 'publicdomain', 'public-domain-mark', 'pd-mark') or n.startswith(('pd-', 'public-domain')):
+    if (n in ('pdm', 'pd', 'public-domain', 'publicdomain', 'public-domain-mark', 'pd-mark')
+        or n.startswith(('pd-', 'public-domain'))):
         return 'pdm'
     m = re.fullmatch(r'cc0(?:-(\d(?:\.\d)?))?', n)
     if m: return 'cc0-' + _norm_version(m.group(1) or version or '1.0')
@@ -93,6 +95,7 @@ def normalize_license(name:str|None=None, # license as the engine names it: "BY-
         return f'cc-{m.group(1)}' + (f'-{v}' if v else '')
     return _license_from_url(url) or 'unknown'
 
+# %% ../nbs/00_core.ipynb #85879209
 def license_url(lic:str)->str|None:
     "The canonical deed URL of a normalised license id, `None` when there is none"
     if lic == 'pdm': return 'https://creativecommons.org/publicdomain/mark/1.0/'
@@ -126,6 +129,7 @@ def url_uuid(url:str)->str:
     "A stable uuid for an image URL (uuid5 of its normalised form)"
     return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, normalize_url(url)))
 
+# %% ../nbs/00_core.ipynb #f0b0b0fa
 @dataclass
 class Document:
     "One image's record, from search to export"
@@ -166,14 +170,6 @@ class Document:
 # %% ../nbs/00_core.ipynb #e6f39e80
 _FIELDS = None
 
-def _migrate_0(d):
-    "Schema 0, the prototype: `url`, `thumbnail`, `source`, `search_engine`, `keyword`"
-    ren = dict(url='image_url', thumbnail='thumbnail_url', source='page_url', search_engine='engine', keyword='query')
-    return {ren.get(k, k): v for k, v in d.items()}
-
-_MIGRATIONS = {0: _migrate_0}
-_INT_FIELDS = {'rank', 'width', 'height', 'bytes', 'http_status', 'schema_version'}
-
 @delegates(jsons.dump)
 def _dump(o, **kw): return jsons.dump(o, strip_privates=True, **kw)
 
@@ -186,6 +182,7 @@ def _plain(v):
     if isinstance(v, dict): return all(isinstance(k, str) and _plain(x) for k, x in v.items())
     return False
 
+# %% ../nbs/00_core.ipynb #3256cf9f
 @patch
 def to_dict(self:Document)->dict:
     "The record as a plain dict, ready for JSON (keys sorted; `jsons` turns anything unusual in `extra` into JSON)"
@@ -194,13 +191,25 @@ def to_dict(self:Document)->dict:
     d = {k: getattr(self, k) for k in sorted(_FIELDS)}
     return d if _plain(d['extra']) else {**d, 'extra': _dump(d['extra'])}
 
+# %% ../nbs/00_core.ipynb #0f207a52
+def _migrate_0(d):
+    "Schema 0, the prototype: `url`, `thumbnail`, `source`, `search_engine`, `keyword`"
+    ren = dict(url='image_url', thumbnail='thumbnail_url', source='page_url', search_engine='engine', keyword='query')
+    return {ren.get(k, k): v for k, v in d.items()}
+
+_MIGRATIONS = {0: _migrate_0}
+_INT_FIELDS = {'rank', 'width', 'height', 'bytes', 'http_status', 'schema_version'}
+
+# %% ../nbs/00_core.ipynb #bff1c47d
 @patch(cls_method=True)
 def from_dict(cls:Document, d:dict)->Document:
     "A Document from a dict, migrating older schemas and keeping unknown keys in `extra`"
     global _FIELDS
     d = dict(d)
     v = d.get('schema_version', 0)
-    if v > SCHEMA_VERSION: raise DatasetError(f"record {d.get('uuid')} has schema_version {v}; this web2dataset reads up to {SCHEMA_VERSION}: upgrade it")
+    if v > SCHEMA_VERSION:
+        raise DatasetError(f"record {d.get('uuid')} has schema_version {v}; "
+                           f"this web2dataset reads up to {SCHEMA_VERSION}: upgrade it")
     for i in range(v, SCHEMA_VERSION): d = _MIGRATIONS[i](d)
     d['schema_version'] = SCHEMA_VERSION
     _FIELDS = _FIELDS or {f.name for f in fields(Document)}
@@ -209,10 +218,12 @@ def from_dict(cls:Document, d:dict)->Document:
     for k in _INT_FIELDS & d.keys():
         if d[k] is not None and type(d[k]) is not int:
             try: d[k] = int(d[k])
-            except (TypeError, ValueError): raise DatasetError(f"record {d.get('uuid')}: {k} should be a whole number, not {d[k]!r}") from None
+            except (TypeError, ValueError):
+                raise DatasetError(f"record {d.get('uuid')}: {k} should be a whole number, not {d[k]!r}") from None
     if not isinstance(extra, dict): raise DatasetError(f"record {d.get('uuid')}: extra should be a mapping")
     return cls(**d, extra=extra)   # direct: ~90x faster than jsons.load, and exports read every record
 
+# %% ../nbs/00_core.ipynb #3e2a45e4
 @patch
 def to_json(self:Document)->str:
     "The record as JSON text (one line: `json`'s C encoder only runs without `indent`, 10x faster)"
@@ -280,6 +291,7 @@ class _LocalFS:
         try: os.write(fd, line.encode())
         finally: os.close(fd)
 
+# %% ../nbs/00_core.ipynb #bc2a0d43
 class _FsspecFS:
     "The same operations on any fsspec file system (s3://, gs://, memory://...)"
     def __init__(self, url, **storage_options):
@@ -307,9 +319,11 @@ class _FsspecFS:
         "Object stores cannot append: each line becomes its own object under `<rel>.d/`"
         self.fs.pipe_file(self._p(f'{rel}.d/{time.time_ns()}-{uuidlib.uuid4().hex[:8]}'), line.encode())
 
+# %% ../nbs/00_core.ipynb #d7ffd3a7
 def _fs_for(path, **storage_options):
     s = str(path)
-    return _FsspecFS(s, **storage_options) if re.match(r'^[a-z][a-z0-9+.-]*://', s) and not s.startswith('file://') else _LocalFS(s.removeprefix('file://'))
+    return (_FsspecFS(s, **storage_options) if re.match(r'^[a-z][a-z0-9+.-]*://', s) and not s.startswith('file://')
+            else _LocalFS(s.removeprefix('file://')))
 
 # %% ../nbs/00_core.ipynb #1f2babbb
 _OURS = {'images', 'metadata', 'rejected', 'cleaning_log.jsonl', 'stats.json', 'README.md', 'metadata.jsonl', 'exports',
@@ -328,13 +342,16 @@ class Dataset:
         if isinstance(fs, _LocalFS):
             r = fs.root
             if r.exists() and not r.is_dir(): raise DatasetError(f"{r} is a file, not a dataset folder")
-            if r.exists() and not os.access(r, os.R_OK | os.X_OK): raise DatasetError(f"cannot read the dataset folder {r}: check its permissions")
-            if r.exists() and not os.access(r, os.W_OK) and create and not (r/'metadata').exists(): raise DatasetError(f"cannot write to {r}")
+            if r.exists() and not os.access(r, os.R_OK | os.X_OK):
+                raise DatasetError(f"cannot read the dataset folder {r}: check its permissions")
+            if r.exists() and not os.access(r, os.W_OK) and create and not (r/'metadata').exists():
+                raise DatasetError(f"cannot write to {r}")
         if fs.isdir(''):
             names = set(fs.listdir(''))
             foreign = {n for n in names if not n.startswith('.') and n not in _OURS}
             if names and 'metadata' not in names and foreign:
-                raise DatasetError(f"{self.path} holds other content ({', '.join(sorted(foreign)[:3])}...) and is not a web2dataset folder: choose an empty or new folder")
+                raise DatasetError(f"{self.path} holds other content ({', '.join(sorted(foreign)[:3])}...) "
+                                   "and is not a web2dataset folder: choose an empty or new folder")
         elif not create: raise DatasetError(f"no dataset at {self.path}")
         if create:
             for d in ('', 'images', 'metadata'): fs.makedirs(d)
@@ -357,6 +374,7 @@ def update(self:Dataset, doc:Document):
     "Write `doc`'s record atomically, replacing any earlier one"
     self.fs.write(_meta(doc.uuid), doc.to_json())
 
+# %% ../nbs/00_core.ipynb #4fe685ad
 @patch
 def get(self:Dataset, uuid:str)->Document:
     "The record of `uuid`"
@@ -367,6 +385,7 @@ def get(self:Dataset, uuid:str)->Document:
         if isinstance(e, DatasetError) and 'schema_version' in str(e): raise   # a newer web2dataset's: not damaged
         raise DamagedRecordError(uuid, f"metadata/{uuid}.json in {self.path} {record_problem(raw, e)}") from e
 
+# %% ../nbs/00_core.ipynb #cbb0afb6
 @patch
 def uuids(self:Dataset)->Iterator[str]:
     "The uuids of all records, streamed from `metadata/`"
@@ -384,6 +403,7 @@ def docs(self:Dataset, status:str|Iterable[str]|None=None, label:str|None=None)-
         if (st is None or d.status in st) and (label is None or d.label == label): yield d
     if bad: self.note_damaged(bad)   # one warning for the pass
 
+# %% ../nbs/00_core.ipynb #359e5d63
 @patch
 def __getitem__(self:Dataset, uuid:str)->Document: return self.get(uuid)
 @patch
@@ -408,6 +428,7 @@ def record_problem(raw:bytes, e:Exception)->str:
         return f"is not a web2dataset record: it has no image_url (its keys: {keys})"
     return f"is not a valid record: {e}"
 
+# %% ../nbs/00_core.ipynb #70602d4f
 _warned = set()
 
 @patch
@@ -441,10 +462,12 @@ def set_status(self:Dataset, doc:Document, status:str, reason:str|None=None, **c
     self.update(doc)
     return doc
 
+# %% ../nbs/00_core.ipynb #79889296
 @patch
 def log_rejection(self:Dataset, doc:Document, cleaner:str, reason:str, score:float|None=None, **info):
     "Append one line to `cleaning_log.jsonl` for a rejected `doc`"
-    rec = dict(uuid=doc.uuid, cleaner=cleaner, reason=reason, score=score, time=now_iso(), image_url=doc.image_url, **info)
+    rec = dict(uuid=doc.uuid, cleaner=cleaner, reason=reason, score=score, time=now_iso(), image_url=doc.image_url,
+               **info)
     self.fs.append('cleaning_log.jsonl', json.dumps(rec, ensure_ascii=False) + '\n')
 
 @patch
@@ -452,11 +475,14 @@ def log(self:Dataset)->Iterator[dict]:
     "The lines of `cleaning_log.jsonl` (a half-written last line is skipped)"
     chunks = []
     if self.fs.exists('cleaning_log.jsonl'): chunks.append(self.fs.read('cleaning_log.jsonl').decode())
-    if isinstance(self.fs, _FsspecFS): chunks += [self.fs.read(f'cleaning_log.jsonl.d/{n}').decode() for n in sorted(self.fs.listdir('cleaning_log.jsonl.d'))]
+    if isinstance(self.fs, _FsspecFS):
+        chunks += [self.fs.read(f'cleaning_log.jsonl.d/{n}').decode()
+                   for n in sorted(self.fs.listdir('cleaning_log.jsonl.d'))]
     for line in ''.join(chunks).splitlines():
         try: yield json.loads(line)
         except json.JSONDecodeError: logger.warning("skipping a damaged line in %s/cleaning_log.jsonl", self.path)
 
+# %% ../nbs/00_core.ipynb #c9a8edd6
 @patch(as_prop=True)
 def stats(self:Dataset)->dict:
     "The statistics in `stats.json` (empty when there are none)"
@@ -474,12 +500,13 @@ def image_name(uuid:str, fmt:str)->str:
 
 @patch
 def write_image(self:Dataset, uuid:str, fmt:str, data:bytes|None=None, src:str|Path|None=None)->str:
-    "Store the image of `uuid` (from bytes `data` or the local file `src`, which is moved) atomically; its relative path"
+    "Store the image of `uuid` (bytes `data` or the local file `src`, which is moved) atomically; its relative path"
     rel = image_name(uuid, fmt)
     if src is not None: self.fs.put(rel, str(src))
     else: self.fs.write(rel, data)
     return rel
 
+# %% ../nbs/00_core.ipynb #4edc0045
 @patch
 def read_image(self:Dataset, doc:Document)->bytes:
     "The bytes of `doc`'s image"
@@ -491,15 +518,18 @@ def remove_image(self:Dataset, doc:Document):
     "Delete `doc`'s image file, if any"
     if doc.file: self.fs.remove(doc.file)
 
+# %% ../nbs/00_core.ipynb #f29e37c9
 @patch
 def clean_temp(self:Dataset)->int:
     "Remove temporary files left by a killed run; the number removed"
     n = 0
     for sub in ('', 'images', 'metadata'):
         for name in list(self.fs.listdir(sub)):
-            if name.startswith('.') and name.endswith(TMP_SUFFIX): self.fs.remove(f'{sub}/{name}' if sub else name); n += 1
+            if name.startswith('.') and name.endswith(TMP_SUFFIX):
+                self.fs.remove(f'{sub}/{name}' if sub else name); n += 1
     return n
 
+# %% ../nbs/00_core.ipynb #4eb64c74
 @patch
 def local_path(self:Dataset, rel:str='')->Path:
     "Local path of `rel` in the folder (only for local datasets)"
@@ -511,7 +541,8 @@ def is_local(self:Dataset)->bool: return isinstance(self.fs, _LocalFS)
 
 # %% ../nbs/00_core.ipynb #c57447a6
 _METADATA_HOSTS = {'metadata.google.internal', 'metadata', 'instance-data'}
-_METADATA_IPS = {ipaddress.ip_address(a) for a in ('169.254.169.254', '100.100.100.200', 'fd00:ec2::254', '168.63.129.16')}
+_METADATA_IPS = {ipaddress.ip_address(a)
+                 for a in ('169.254.169.254', '100.100.100.200', 'fd00:ec2::254', '168.63.129.16')}
 _dns_cache, _dns_lock = {}, threading.Lock()
 
 def private_allowed(allow_private:bool|Iterable[str]|None=None)->bool|frozenset:
@@ -530,10 +561,12 @@ def _resolve(host, port):
     with _dns_lock: _dns_cache[k] = (now, addrs)
     return addrs
 
+# %% ../nbs/00_core.ipynb #ee51c5cf
 def check_url(url:str, allow_private:bool|Iterable[str]|None=None)->str:
     "Return `url` if it is safe to fetch, else raise `UnsafeURLError`"
     p = urlsplit(str(url))
-    if p.scheme.lower() not in ('http', 'https'): raise UnsafeURLError(f"refusing {url!r}: only http and https URLs are fetched")
+    if p.scheme.lower() not in ('http', 'https'):
+        raise UnsafeURLError(f"refusing {url!r}: only http and https URLs are fetched")
     host = (p.hostname or '').lower()
     if not host: raise UnsafeURLError(f"refusing {url!r}: no host")
     if host in _METADATA_HOSTS: raise UnsafeURLError(f"refusing {url!r}: {host} is a cloud metadata service")
@@ -545,12 +578,14 @@ def check_url(url:str, allow_private:bool|Iterable[str]|None=None)->str:
         if why := _address_problem(a, allowed): raise UnsafeURLError(f"refusing {url!r}: {host} {why}")
     return url
 
+# %% ../nbs/00_core.ipynb #0464736e
 @functools.lru_cache(maxsize=4096)
 def _address_problem(a:str, allowed:bool)->str|None:
-    "Why the address `a` is refused (`allowed`: private addresses are), or None (kept: a downloader asks for every image)"
+    "Why the address `a` is refused (`allowed`: private ones are), or None (kept: a downloader asks for every image)"
     ip = ipaddress.ip_address(a.split('%')[0])
     if getattr(ip, 'ipv4_mapped', None): ip = ip.ipv4_mapped
-    if ip in _METADATA_IPS or ip.is_link_local: return f"resolves to {ip}, a link-local or cloud metadata address (never fetched)"
+    if ip in _METADATA_IPS or ip.is_link_local:
+        return f"resolves to {ip}, a link-local or cloud metadata address (never fetched)"
     if not allowed and (not ip.is_global or ip.is_multicast):
         return (f"resolves to the non-public address {ip} "
                 "(pass allow_private=True or set WEB2DATASET_ALLOW_PRIVATE=1 for local use)")
@@ -1004,7 +1039,8 @@ import importlib, importlib.metadata as _md
 
 class Registry:
     "Classes of one kind found by name, extended by other packages through the entry-point `group`"
-    def __init__(self, group:str, kind:str): self.group, self.kind, self._d, self._eps, self._lazy = group, kind, {}, None, {}
+    def __init__(self, group:str, kind:str):
+        self.group, self.kind, self._d, self._eps, self._lazy = group, kind, {}, None, {}
 
     def register_lazy(self, name:str, module:str):
         "Make `name` known now, registered by importing `module` on first use (keeps heavy modules unloaded)"
@@ -1038,7 +1074,9 @@ class Registry:
             except ImportError as e: raise Web2DatasetError(f"the {self.kind} {name!r} could not be loaded: {e}") from e
         if k not in self._d and k in self._entry_points():
             try: self._d[k] = self._entry_points()[k].load()
-            except Exception as e: raise Web2DatasetError(f"the {self.kind} {name!r} from entry point {self._entry_points()[k].value} failed to load: {e}") from e
+            except Exception as e:
+                raise Web2DatasetError(f"the {self.kind} {name!r} from entry point {self._entry_points()[k].value} "
+                                       f"failed to load: {e}") from e
         if k not in self._d: raise Web2DatasetError(f"no {self.kind} named {name!r}; known: {', '.join(self.names())}")
         return self._d[k]
 
@@ -1069,6 +1107,7 @@ def _host(url)->str:
     try: return (urlsplit(url or '').hostname or '').lower().rstrip('.')
     except ValueError: return ''
 
+# %% ../nbs/00_core.ipynb #734d3505
 class Takedowns:
     "The takedown rules of a dataset folder, indexed for matching records"
     def __init__(self, rules=()): # dicts with `kind` ('url', 'domain', 'hash') and `value`
@@ -1079,7 +1118,8 @@ class Takedowns:
         self.hashes = {r['value']: r for r in self.rules if r['kind'] == 'hash'}
 
     def __len__(self): return len(self.rules)
-    def __repr__(self): return f"Takedowns({len(self.urls)} URLs, {len(self.domains)} domains, {len(self.hashes)} hashes)"
+    def __repr__(self):
+        return f"Takedowns({len(self.urls)} URLs, {len(self.domains)} domains, {len(self.hashes)} hashes)"
 
     @property
     def phashes(self)->bool:
@@ -1100,6 +1140,7 @@ class Takedowns:
             if x and str(x).lower() in self.hashes: return self.hashes[str(x).lower()]
         return None
 
+# %% ../nbs/00_core.ipynb #eae4071b
 def load_takedowns(ds)->Takedowns:
     "The takedown rules recorded in the folder `ds` (a `Dataset` or a path)"
     ds = ds if isinstance(ds, Dataset) else Dataset(ds, create=False)
@@ -1126,7 +1167,7 @@ def record_takedowns(ds:Dataset, rules:list)->list:
     return new
 
 def takedown_record(doc:Document, rule:dict)->Document:
-    "`doc` rejected for the takedown `rule`: reason `takedown: <kind>` (the URL stays out of it), no file, the rule in `extra`"
+    "`doc` rejected for the takedown `rule`: reason `takedown: <kind>` (no URL in it), no file, the rule in `extra`"
     return dataclasses.replace(doc, status='rejected', reason=f"takedown: {rule['kind']}", file=None,
                                extra={**doc.extra, 'rejected_by': 'takedown', 'takedown': rule})
 
@@ -1138,7 +1179,8 @@ def apply_takedowns(ds:Dataset, takedowns:Takedowns|None=None)->list:
     for d in list(ds.docs()):
         r = td.match(d)
         if r is None: continue
-        names = [f'{sub}/{n}' for sub in ('images', 'rejected') for n in list(ds.fs.listdir(sub)) if n.split('.', 1)[0] == d.uuid]
+        names = [f'{sub}/{n}' for sub in ('images', 'rejected') for n in list(ds.fs.listdir(sub))
+                 if n.split('.', 1)[0] == d.uuid]
         done = d.status == 'rejected' and str(d.reason).startswith('takedown')
         if done and not names: continue
         for n in names: ds.fs.remove(n)
@@ -1171,6 +1213,14 @@ class Cleaner:
         opts = ', '.join(f'{k}={v!r}' for k, v in vars(self).items() if not k.startswith('_'))
         return f"{type(self).__name__}({opts})"
 
+# %% ../nbs/00_core.ipynb #07391ad1
+def _apply_changes(doc:Document, changes:dict)->Document:
+    "`doc` with `changes` applied (`extra` merged)"
+    if not changes: return doc
+    ch = dict(changes)
+    if 'extra' in ch: ch['extra'] = {**doc.extra, **ch['extra']}
+    return dataclasses.replace(doc, **ch)
+
 class MetadataCleaner(Cleaner):
     "A cleaner of documents before download"
     def check_doc(self, doc:Document)->Verdict:
@@ -1186,6 +1236,7 @@ class MetadataCleaner(Cleaner):
             else: rejected.append((d, v))
         return kept, rejected
 
+# %% ../nbs/00_core.ipynb #893936a4
 class ImageCleaner(Cleaner):
     "A cleaner of downloaded images"
     def check_image(self, doc:Document, data:bytes, img:Image.Image)->Verdict:
@@ -1196,13 +1247,6 @@ class ImageCleaner(Cleaner):
         "Rejections that need every image (groups of duplicates); none by default"
         return []
 
-def _apply_changes(doc:Document, changes:dict)->Document:
-    "`doc` with `changes` applied (`extra` merged)"
-    if not changes: return doc
-    ch = dict(changes)
-    if 'extra' in ch: ch['extra'] = {**doc.extra, **ch['extra']}
-    return dataclasses.replace(doc, **ch)
-
 # %% ../nbs/00_core.ipynb #98046610
 def as_cleaners(cs)->list[Cleaner]:
     "Cleaner instances from names, classes or instances (one or a list)"
@@ -1212,7 +1256,8 @@ def as_cleaners(cs)->list[Cleaner]:
     for c in cs:
         if isinstance(c, str): c = cleaners[c]
         if isinstance(c, type) and issubclass(c, Cleaner): c = c()
-        if not isinstance(c, Cleaner): raise TypeError(f"not a cleaner: {c!r} (give a name such as 'dedup', a Cleaner class or instance)")
+        if not isinstance(c, Cleaner):
+            raise TypeError(f"not a cleaner: {c!r} (give a name such as 'dedup', a Cleaner class or instance)")
         out.append(c)
     return out
 
@@ -1242,8 +1287,10 @@ def reject(ds:Dataset, doc:Document, cleaner:str, verdict:Verdict,
     if rejected == 'move':
         name = (doc.file or image_name(doc.uuid, doc.format or 'bin')).rsplit('/', 1)[-1]
         ds.fs.makedirs('rejected')
-        if doc.file and doc.file.startswith('images/') and ds.fs.exists(doc.file): ds.fs.move(doc.file, f'rejected/{name}'); f = f'rejected/{name}'
-        elif data is not None and not (doc.file and ds.fs.exists(doc.file)): ds.fs.write(f'rejected/{name}', data); f = f'rejected/{name}'
+        if doc.file and doc.file.startswith('images/') and ds.fs.exists(doc.file):
+            ds.fs.move(doc.file, f'rejected/{name}'); f = f'rejected/{name}'
+        elif data is not None and not (doc.file and ds.fs.exists(doc.file)):
+            ds.fs.write(f'rejected/{name}', data); f = f'rejected/{name}'
     elif doc.file:
         ds.remove_image(doc); f = None
     changes = {k: v for k, v in verdict.changes.items() if k != 'extra'}
@@ -1267,6 +1314,7 @@ def _replace_data(ds:Dataset, doc:Document, data:bytes)->Document:
     return dataclasses.replace(doc, file=rel, format=fmt, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
                                extra={**doc.extra, 'original_sha256': doc.extra.get('original_sha256', doc.sha256)})
 
+# %% ../nbs/00_core.ipynb #aad755df
 def clean_one(ds:Dataset, doc:Document, cleaners:Sequence[Cleaner],
               data:bytes|None=None, # the image bytes (read from the folder when omitted)
               rejected:str='move', # 'move' rejected images to `rejected/` or 'delete' them
@@ -1290,8 +1338,10 @@ def clean_one(ds:Dataset, doc:Document, cleaners:Sequence[Cleaner],
             doc, data, changed = _replace_data(ds, doc, v.data), v.data, True
             img = _open(data)
     done = list(doc.extra.get('cleaned_by') or [])
-    if not {c.name for c in ics} <= set(done):   # the record says which cleaners passed it: a resumed run cleans the rest
-        doc, changed = _apply_changes(doc, {'extra': {'cleaned_by': done + [c.name for c in ics if c.name not in done]}}), True
+    # the record says which cleaners passed it: a resumed run cleans the rest
+    if not {c.name for c in ics} <= set(done):
+        doc, changed = _apply_changes(
+            doc, {'extra': {'cleaned_by': done + [c.name for c in ics if c.name not in done]}}), True
     if changed and doc != orig: ds.update(doc)
     return doc
 

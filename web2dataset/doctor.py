@@ -1,4 +1,4 @@
-"""The dataset folder's `fsck`: damaged records, stray, changed or missing images, crash leftovers, stale exports, takedowns not applied; mended without deleting.
+"""The dataset folder's `fsck`: damaged records, bad, stray or missing images, stale exports; mended, not deleted.
 
 Docs: https://web2dataset.github.io/web2dataset/doctor.html.md"""
 
@@ -74,6 +74,7 @@ def _image_findings(ds:Dataset, docs:dict, damaged:set, hashes:bool, quiet:bool)
             out.append(Finding('sha256-mismatch', d.file, f'bytes not as recorded (sha256 {d.sha256[:12]}...)', d.uuid))
     return out
 
+# %% ../nbs/04a_doctor.ipynb #319fc3d2
 def _takedown_findings(ds:Dataset, docs:dict)->list[Finding]:
     "Records a takedown rule matches that still have an image or are not marked as taken down"
     td = load_takedowns(ds)
@@ -119,6 +120,7 @@ def salvage(raw:bytes, uuid:str)->Document|None:
     if not re.match(r'https?://', str(got.get('image_url', '')), re.I): return None
     return Document(**got, uuid=uuid, extra={'salvaged_from': f'{QUARANTINE}/metadata/{uuid}.json'})
 
+# %% ../nbs/04a_doctor.ipynb #8d1d642a
 def quarantine(ds:Dataset, rel:str)->str:
     "Move the file `rel` of `ds` to `quarantine/<rel>` (a free name: nothing is overwritten); where it went"
     dst, k = f'{QUARANTINE}/{rel}', 0
@@ -127,6 +129,7 @@ def quarantine(ds:Dataset, rel:str)->str:
     ds.fs.move(rel, dst)
     return dst
 
+# %% ../nbs/04a_doctor.ipynb #3281e5b4
 _DOWNLOAD_FIELDS = ('file', 'width', 'height', 'format', 'bytes', 'sha256', 'phash', 'downloaded_at', 'http_status')
 
 def refetch(ds:Dataset, doc:Document, why:str)->Document:

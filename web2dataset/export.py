@@ -1,4 +1,4 @@
-"""From a dataset folder to Hugging Face, PyTorch, fastai, webdataset and parquet, with a dataset card that credits every author.
+"""From a dataset folder to Hugging Face, PyTorch, fastai, webdataset and parquet, with a card crediting every author.
 
 Docs: https://web2dataset.github.io/web2dataset/export.html.md"""
 
@@ -32,17 +32,21 @@ def as_dataset(path)->Dataset:
     "An existing `Dataset` from a folder, a URL or a `Dataset`"
     return path if isinstance(path, Dataset) else Dataset(path, create=False)
 
+# %% ../nbs/04_export.ipynb #bd30f3cc
 def label_of(doc:Document)->str:
     "The class name of `doc`: its label, else its query"
     return doc.label or doc.query or 'unlabelled'
 
+# %% ../nbs/04_export.ipynb #4e87f14b
 def _kept(docs:Iterable[Document])->list[Document]:
     return sorted((d for d in docs if d.status == 'downloaded' and d.file), key=lambda d: (label_of(d), d.uuid))
 
+# %% ../nbs/04_export.ipynb #4082cfe9
 def kept_docs(path)->list[Document]:
     "Records of the images every export includes (downloaded, with a file), sorted by label and uuid"
     return _kept(as_dataset(path).docs(status='downloaded'))
 
+# %% ../nbs/04_export.ipynb #dc779335
 def class_names(docs:Iterable[Document])->list[str]:
     "The sorted class names of `docs`"
     return sorted({label_of(d) for d in docs})
@@ -123,15 +127,19 @@ class ExportPlan(NamedTuple):
     splits: dict           # {uuid: 'train' | 'validation' | 'test'}
     every: list            # all the records, for the card
 
-def export_plan(path, valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, allow_empty:bool=False)->ExportPlan:
+# %% ../nbs/04_export.ipynb #d567618a
+def export_plan(path, valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8,
+                allow_empty:bool=False)->ExportPlan:
     "The `ExportPlan` of an export of `path` (with a split when `valid` or `test` is set)"
     ds = as_dataset(path)
     every = list(ds.docs())
     docs = _kept(every)
-    if not docs and not allow_empty: raise DatasetError(f"{ds.path} has no kept images to export: download (and clean) first")
+    if not docs and not allow_empty:
+        raise DatasetError(f"{ds.path} has no kept images to export: download (and clean) first")
     splits = split_docs(docs, valid, test, seed, max_distance) if (valid or test) else {d.uuid: 'train' for d in docs}
     return ExportPlan(ds, docs, class_names(docs), splits, every)
 
+# %% ../nbs/04_export.ipynb #36982be8
 _UMASK = os.umask(0o022); os.umask(_UMASK)   # the process's umask, read once at import
 
 def _put(ds:Dataset, rel:str, fill):
@@ -148,19 +156,23 @@ def _put(ds:Dataset, rel:str, fill):
         except OSError: pass
         raise
 
+# %% ../nbs/04_export.ipynb #676f80ef
 def _prune(ds:Dataset, folder:str, pattern:str, keep:list):
     "Remove the files of an earlier export in `folder` (or its old place, no dot) matching `pattern`, not in `keep`"
     for f in (folder, folder.lstrip('.')):
         for n in list(ds.fs.listdir(f)):
             if re.fullmatch(pattern, n) and f'{f}/{n}' not in keep: ds.fs.remove(f'{f}/{n}')
 
+# each export's (folder, name pattern)
+EXPORT_FILES = {'webdataset': ('.exports/webdataset', r'(train|validation|test)-\d{6}\.tar|status\.parquet'),
+                'parquet': ('.exports/parquet', r'(train|validation|test)\.parquet')}
+
+# %% ../nbs/04_export.ipynb #4890a8ea
 def _by_split(plan):
     "The kept docs of each split that has any, in split order"
     return {s: sel for s in SPLITS if (sel := [d for d in plan.docs if plan.splits[d.uuid] == s])}
 
-EXPORT_FILES = {'webdataset': ('.exports/webdataset', r'(train|validation|test)-\d{6}\.tar|status\.parquet'),
-                'parquet': ('.exports/parquet', r'(train|validation|test)\.parquet')}   # each export's (folder, name pattern)
-
+# %% ../nbs/04_export.ipynb #8a855e97
 def record_export(path, # dataset folder, URL or `Dataset`
                   name:str, # the export: 'hf', 'webdataset' or 'parquet'
                   **opts, # the options it was made with
@@ -204,15 +216,17 @@ def md_link(text, url)->str:
 
 def md_table(head:Sequence[str], rows:Iterable[Sequence])->str:
     "A markdown table (cells already escaped)"
-    return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
+    return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)] +
+                     ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
 
 # %% ../nbs/04_export.ipynb #8e4e26d7
 def rejection_counts(path)->Counter:
-    "Images rejected per `(cleaner, reason)` according to `cleaning_log.jsonl` (each image once per cleaner, unless restored)"
+    "Images rejected per `(cleaner, reason)` in `cleaning_log.jsonl` (each image once per cleaner, unless restored)"
     seen, c = {}, Counter()
     for r in as_dataset(path).log():
         k, act = (r.get('uuid'), r.get('cleaner')), r.get('action', 'reject')   # review decisions: relabel, restore
-        if act == 'restore' and (r.get('uuid'), r.get('undoes')) in seen: c[seen.pop((r.get('uuid'), r.get('undoes')))] -= 1
+        if act == 'restore' and (r.get('uuid'), r.get('undoes')) in seen:
+            c[seen.pop((r.get('uuid'), r.get('undoes')))] -= 1
         elif act == 'reject' and k not in seen: seen[k] = (r.get('cleaner'), r.get('reason')); c[seen[k]] += 1
     return +c
 
@@ -255,7 +269,8 @@ def card_configs(ds:Dataset)->str:
     q = lambda x: json.dumps(x, ensure_ascii=False)
     out = ['configs:', '- config_name: default', f"  metadata_filenames: [{', '.join(map(q, files.values()))}]",
            '  data_files:']
-    for s, f in files.items(): out += [f'  - split: {s}', '    path:', f'    - {q(f)}', '    - "images/*"']   # imagefolder
+    for s, f in files.items():
+        out += [f'  - split: {s}', '    path:', f'    - {q(f)}', '    - "images/*"']   # imagefolder
     return '\n' + '\n'.join(out)
 
 
@@ -292,12 +307,11 @@ def write_contact_sheet(ds:Dataset, docs:Sequence[Document], per_label:int=8, si
     return True
 
 # %% ../nbs/04_export.ipynb #3b7e6085
-_OPT_OUTS = tuple((s.flag, s.words) for s in SIGNALS)   # the downloader flags the card records (`consent.SIGNALS`)
-
 def _span(vals)->str:
     v = sorted(x[:10] for x in vals if x)
     return 'an unknown date' if not v else v[0] if v[0] == v[-1] else f'{v[0]} to {v[-1]}'
 
+# %% ../nbs/04_export.ipynb #429a2aa1
 def _yaml(d:dict)->str:
     "A YAML mapping of strings and lists of strings (JSON-quoted, which YAML reads as is)"
     out = []
@@ -306,14 +320,20 @@ def _yaml(d:dict)->str:
         else: out.append(f'{k}: {json.dumps(v, ensure_ascii=False)}')
     return '\n'.join(out)
 
+# %% ../nbs/04_export.ipynb #6b053589
 def _most(c:Counter): return sorted(c.items(), key=lambda x: (-x[1], str(x[0])))
 
+# %% ../nbs/04_export.ipynb #f7e5666b
 def _last_splits(ds:Dataset, docs:list)->dict|None:
     "The split of the last export, from `metadata.jsonl`, when it covers exactly the kept `docs`"
     if not ds.fs.exists('metadata.jsonl'): return None
-    try: m = {r.get('uuid'): r.get('split') for r in map(json.loads, ds.fs.read('metadata.jsonl').decode().splitlines()) if r}
+    try: m = {r.get('uuid'): r.get('split')
+              for r in map(json.loads, ds.fs.read('metadata.jsonl').decode().splitlines()) if r}
     except (ValueError, AttributeError): return None
     return m if set(m) == {d.uuid for d in docs} and set(m.values()) <= set(SPLITS) else None
+
+# %% ../nbs/04_export.ipynb #e3bbdb30
+_OPT_OUTS = tuple((s.flag, s.words) for s in SIGNALS)   # the downloader flags the card records (`consent.SIGNALS`)
 
 def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list|None=None)->str:
     "The dataset card of `path` as markdown (see `write_card`)"
@@ -322,26 +342,33 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
     docs = _kept(every)
     splits = splits or _last_splits(ds, docs)
     classes, n, lics = class_names(docs), len(docs), Counter(d.license for d in docs)
-    name = pretty_name or (' vs '.join(classes) if len(classes) > 1 else classes[0] if classes else 'web2dataset images')
+    name = pretty_name or (' vs '.join(classes) if len(classes) > 1 else classes[0] if classes
+                           else 'web2dataset images')
     head = dict(pretty_name=name, license=card_license(lics), task_categories=['image-classification'],
                 size_categories=[size_category(n)], tags=['web2dataset', 'image'])
     out = [f'---\n{_yaml(head)}{card_configs(ds)}\n---', f'# {md_cell(name)}',
-           f'{n} images in {len(classes)} classes, found on the web with [web2dataset](https://github.com/web2dataset/web2dataset) '
+           f'{n} images in {len(classes)} classes, found on the web with '
+           '[web2dataset](https://github.com/web2dataset/web2dataset) '
            f'(searched {_span(d.searched_at for d in every)}, downloaded {_span(d.downloaded_at for d in docs)}). '
            'Every image keeps its license, its creator and the page it came from: see the attribution table below.']
     qs, es, per = defaultdict(set), defaultdict(set), Counter(map(label_of, docs))
     for d in every: qs[label_of(d)].add(d.query or ''); es[label_of(d)].add(d.engine or '')
     out += ['## Classes, queries and engines', md_table(('label', 'queries', 'engines', 'images'),
-            [(md_cell(l), ', '.join(md_cell(q) for q in sorted(qs[l]) if q), ', '.join(md_cell(e) for e in sorted(es[l]) if e), per[l])
+            [(md_cell(l), ', '.join(md_cell(q) for q in sorted(qs[l]) if q),
+              ', '.join(md_cell(e) for e in sorted(es[l]) if e), per[l])
              for l in sorted(qs)])]
     if docs and ds.fs.exists(CONTACT_SHEET): out.append(f'![A few images of each class]({CONTACT_SHEET})')
     if splits and len(set(splits.values())) > 1:
-        sc, used = Counter((label_of(d), splits[d.uuid]) for d in docs), [s for s in SPLITS if s in set(splits.values())]
-        out += ['## Splits', 'Stratified by label and seeded; near-duplicates (close perceptual hashes) are always on the same side.',
+        sc, used = (Counter((label_of(d), splits[d.uuid]) for d in docs),
+                    [s for s in SPLITS if s in set(splits.values())])
+        out += ['## Splits',
+                'Stratified by label and seeded; near-duplicates (close perceptual hashes) are always on the same '
+                'side.',
                 md_table(('label',) + tuple(used), [(md_cell(l),) + tuple(sc[l, s] for s in used) for l in classes] +
                          [('**all**',) + tuple(sum(sc[l, s] for l in classes) for s in used)])]
     out += ['## Licenses', 'Each image has its own license: reuse it under that license and credit its creator.',
-            md_table(('license', 'images', 'deed'), [(md_cell(l), k, md_link(license_url(l) or '', license_url(l))) for l, k in _most(lics)])]
+            md_table(('license', 'images', 'deed'),
+                     [(md_cell(l), k, md_link(license_url(l) or '', license_url(l))) for l, k in _most(lics)])]
     rc, st = rejection_counts(ds), Counter(d.status for d in every)
     by_cleaner = Counter()
     for (c, _), k in rc.items(): by_cleaner[c] += k
@@ -349,9 +376,11 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
     out += ['## What was filtered and why',
             f"Images found: {len(every)}; in the dataset: {n}; rejected (by a cleaner, or by the downloader's checks): "
             f"{st['rejected']}; download failed: {st['failed']}; not downloaded: {st['found']}.",
-            md_table(('cleaner or stage', 'images rejected'), [(md_cell(c), k) for c, k in _most(by_cleaner)]) if rc else
-            'The cleaning log (`cleaning_log.jsonl`) records no rejection.']
-    if rc: out += ['Reasons, from `cleaning_log.jsonl`:', md_table(('cleaner', 'reason', 'images'), [(md_cell(c), md_cell(r), k) for (c, r), k in _most(rc)])]
+            md_table(('cleaner or stage', 'images rejected'), [(md_cell(c), k) for c, k in _most(by_cleaner)])
+            if rc else 'The cleaning log (`cleaning_log.jsonl`) records no rejection.']
+    if rc:
+        out += ['Reasons, from `cleaning_log.jsonl`:',
+                md_table(('cleaner', 'reason', 'images'), [(md_cell(c), md_cell(r), k) for (c, r), k in _most(rc)])]
     if fails: out += ['Failed downloads:', md_table(('reason', 'images'), [(md_cell(r), k) for r, k in _most(fails)])]
     rec = ds.stats.get('consent')
     out += ['## Consent', consent_policy(**{k: bool(v) for k, v in (rec or {}).items() if k in dict(_OPT_OUTS)})
@@ -360,14 +389,18 @@ def card_text(path, splits:dict|None=None, pretty_name:str|None=None, every:list
             md_table(('signal', 'checked', 'images kept out'),
                      signal_rows(every, rec if isinstance(rec, dict) else None))]
     out += ['## Attribution', md_table(('#', 'file', 'title and source', 'creator', 'license', 'label'),
-            [(i + 1, md_cell(d.file), md_link(d.title or 'source', d.page_url), md_link(d.creator or 'unknown', d.creator_url),
-              md_link(d.license, d.license_url or license_url(d.license)), md_cell(label_of(d))) for i, d in enumerate(docs)])]
-    out += ['## Use', 'The folder holds `images/`, one JSON record per image in `metadata/`, `metadata.jsonl` (one row per '
-            'image of the dataset) and `cleaning_log.jsonl`. With Hugging Face `datasets` (the splits as splits, '
-            '`label` a `ClassLabel`; `load_dataset("imagefolder", data_dir=...)` gives one split, a `split` column):',
+            [(i + 1, md_cell(d.file), md_link(d.title or 'source', d.page_url),
+              md_link(d.creator or 'unknown', d.creator_url),
+              md_link(d.license, d.license_url or license_url(d.license)), md_cell(label_of(d)))
+             for i, d in enumerate(docs)])]
+    out += ['## Use', 'The folder holds `images/`, one JSON record per image in `metadata/`, `metadata.jsonl` '
+            '(one row per image of the dataset) and `cleaning_log.jsonl`. With Hugging Face `datasets` (the splits '
+            'as splits, `label` a `ClassLabel`; `load_dataset("imagefolder", data_dir=...)` gives one split, a '
+            '`split` column):',
             '```python\nfrom datasets import load_dataset\nds = load_dataset("path/to/this/folder")\n```']
     return '\n\n'.join(out) + '\n'
 
+# %% ../nbs/04_export.ipynb #7af79b60
 def write_card(path, # dataset folder, URL or `Dataset`
                splits:dict|None=None, # {uuid: split} to show (default: the split of the last export, if still current)
                pretty_name:str|None=None, # the dataset's name (default: its classes, "cat vs dog")
@@ -414,24 +447,27 @@ def to_hf(path, # dataset folder, URL or `Dataset`
     plan = export_plan(path, valid, test, seed, max_distance)
     ds, docs, classes, splits, _ = plan
     feats, idx = hf_features(classes), {c: i for i, c in enumerate(classes)}
-    def image(d): return dict(path=str(ds.local_path(d.file)), bytes=None) if ds.is_local else dict(path=d.file, bytes=ds.read_image(d))
+    def image(d): return (dict(path=str(ds.local_path(d.file)), bytes=None) if ds.is_local
+                          else dict(path=d.file, bytes=ds.read_image(d)))
     def build(sel):
         rows = [{**record(d), 'label': idx[label_of(d)], 'image': image(d)} for d in sel]
         return hfd.Dataset.from_dict({c: [r[c] for r in rows] for c in feats}, features=feats)
-    _refresh(plan, 'hf', valid=valid, test=test, seed=seed, max_distance=max_distance)   # `redo_exports` makes it as `write_metadata`
+    # `redo_exports` makes it as `write_metadata`
+    _refresh(plan, 'hf', valid=valid, test=test, seed=seed, max_distance=max_distance)
     if not (valid or test): return build(docs)
     return hfd.DatasetDict({s: build(sel) for s, sel in _by_split(plan).items()})
 
 # %% ../nbs/04_export.ipynb #c184e915
 class KeptImages:
-    "The kept images of a folder as a map-style dataset of `(image, label_index)`; the body of `ImageDataset`, without torch"
+    "The kept images of a folder as a map-style dataset of `(image, label_index)`: `ImageDataset` without torch"
     def __init__(self, path, # dataset folder, URL or `Dataset`
                  transform=None, # called on each PIL image, e.g. `ToTensor(224)`
                  split:str|None=None, # 'train', 'validation' or 'test' (with `valid`/`test`): only that part
                  valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
                  mode:str='RGB'): # PIL mode every image is converted to
         if split is not None and split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
-        if split not in (None, 'train') and not (valid or test): raise ValueError(f"split={split!r} needs `valid` or `test` set")
+        if split not in (None, 'train') and not (valid or test):
+            raise ValueError(f"split={split!r} needs `valid` or `test` set")
         self.ds, docs, self.classes, splits, _ = export_plan(path, valid, test, seed, max_distance)
         self.docs = [d for d in docs if split is None or splits[d.uuid] == split]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -448,6 +484,7 @@ class KeptImages:
         return (self.transform(img) if self.transform else img), self.targets[i]
     def __repr__(self): return f"{type(self).__name__}({self.ds.path!r}, {len(self)} images, classes={self.classes})"
 
+# %% ../nbs/04_export.ipynb #db4d61e1
 _made = threading.Lock()
 
 def image_dataset_class()->type:
@@ -455,11 +492,13 @@ def image_dataset_class()->type:
     with _made:
         if 'ImageDataset' not in globals():
             data = require('torch.utils.data', extra='torch', what='ImageDataset')
-            doc = "The kept images as a PyTorch map-style dataset (`torch.utils.data.Dataset`) of `(image, label_index)`"
+            doc = ("The kept images as a PyTorch map-style dataset (`torch.utils.data.Dataset`) of "
+                   "`(image, label_index)`")
             globals()['ImageDataset'] = type('ImageDataset', (KeptImages, data.Dataset),
                                              dict(__module__=__name__, __qualname__='ImageDataset', __doc__=doc))
         return globals()['ImageDataset']
 
+# %% ../nbs/04_export.ipynb #92a07770
 def __getattr__(name:str):
     "`ImageDataset` is made on first use, so that importing this module does not import torch"
     if name == 'ImageDataset': return image_dataset_class()
@@ -467,8 +506,9 @@ def __getattr__(name:str):
 
 def __dir__(): return sorted({*globals(), 'ImageDataset'})
 
+# %% ../nbs/04_export.ipynb #14b79027
 class ToTensor:
-    "A PIL image as a float tensor `CxHxW` in [0, 1], first resized to `size`: a picklable transform without torchvision"
+    "A PIL image as a float tensor `CxHxW` in [0, 1], resized to `size`: a picklable transform without torchvision"
     def __init__(self, size:int|tuple|None=None): self.size = (size, size) if isinstance(size, int) else size
     def __call__(self, img:Image.Image):
         import numpy as np, torch
@@ -482,16 +522,20 @@ def get_items(path)->list[Path]:
     ds = as_dataset(path)
     return [ds.local_path(d.file) for d in kept_docs(ds)]
 
+# %% ../nbs/04_export.ipynb #848ab06a
 def doc_of(item)->Document:
     "The record of the image file `item` (`<folder>/images/<uuid>.<ext>`)"
     p = Path(item)
     try: return Document.from_json((p.parent.parent/'metadata'/f'{p.stem}.json').read_text())
-    except FileNotFoundError: raise DatasetError(f"{p} is not an image of a web2dataset folder: no record for it") from None
+    except FileNotFoundError:
+        raise DatasetError(f"{p} is not an image of a web2dataset folder: no record for it") from None
 
+# %% ../nbs/04_export.ipynb #6467b6ee
 def get_y(item)->str:
     "The label of the image file `item`, for fastai's `DataBlock(get_y=...)`"
     return label_of(doc_of(item))
 
+# %% ../nbs/04_export.ipynb #941c9ddc
 class DocSplitter:
     "A fastai splitter: items -> (train indices, validation indices), stratified and seeded, near-duplicates together"
     def __init__(self, valid:float=0.2, seed:int=42, max_distance:int=8):
@@ -500,11 +544,14 @@ class DocSplitter:
     def __call__(self, items):
         docs = [doc_of(i) for i in items]
         s = split_docs(docs, self.valid, 0.0, self.seed, self.max_distance)
-        return [i for i, d in enumerate(docs) if s[d.uuid] == 'train'], [i for i, d in enumerate(docs) if s[d.uuid] != 'train']
+        return ([i for i, d in enumerate(docs) if s[d.uuid] == 'train'],
+                [i for i, d in enumerate(docs) if s[d.uuid] != 'train'])
 
+# %% ../nbs/04_export.ipynb #53cfce21
 def image_datablock(valid:float=0.2, seed:int=42, max_distance:int=8, **kwargs):
     "A fastai `DataBlock` (image, category) of a folder's kept images: `image_datablock().dataloaders(path)`"
-    block, vdata = (require(m, extra='fastai', what='image_datablock') for m in ('fastai.data.block', 'fastai.vision.data'))
+    block, vdata = (require(m, extra='fastai', what='image_datablock')
+                    for m in ('fastai.data.block', 'fastai.vision.data'))
     return block.DataBlock(blocks=(vdata.ImageBlock, block.CategoryBlock), get_items=get_items, get_y=get_y,
                            splitter=DocSplitter(valid, seed, max_distance), **kwargs)
 
@@ -578,12 +625,13 @@ def to_parquet(path, # dataset folder, URL or `Dataset`
                images:bool=False, # also store the image bytes (column `image`)
                valid:float=0.0, test:float=0.0, seed:int=42, max_distance:int=8, # the split, see `split_docs`
               )->list[str]:
-    "Write the kept images' records (and optionally bytes) as `.exports/parquet/<split>.parquet`; their paths in the folder"
+    "Write the kept records (and optionally images) as `.exports/parquet/<split>.parquet`; their paths in the folder"
     pa, pq = (require(m, extra='export', what='the parquet export') for m in ('pyarrow', 'pyarrow.parquet'))
     plan = export_plan(path, valid, test, seed, max_distance)
     ds, classes = plan.ds, plan.classes
     fields = [('file', pa.string()), ('split', pa.string()), ('label_index', pa.int64())]
-    fields += [(c, pa.int64() if c in _INTS else pa.string()) for c in COLUMNS] + ([('image', pa.binary())] if images else [])
+    fields += ([(c, pa.int64() if c in _INTS else pa.string()) for c in COLUMNS]
+               + ([('image', pa.binary())] if images else []))
     schema, (out, pattern), written = pa.schema(fields), EXPORT_FILES['parquet'], []
     ds.fs.makedirs(out)
     for s, sel in _by_split(plan).items():
@@ -599,7 +647,7 @@ def to_parquet(path, # dataset folder, URL or `Dataset`
 EXPORTERS = {'hf': write_metadata, 'webdataset': to_webdataset, 'parquet': to_parquet}
 
 def recorded_exports(path)->dict[str, dict]:
-    "`{export: options}` recorded in `stats.json`, oldest first (for an older folder without records: the exports on disk)"
+    "`{export: options}` recorded in `stats.json`, oldest first (an older folder without records: the exports on disk)"
     ds = as_dataset(path)
     st = ds.stats
     if 'exports' not in st:
@@ -607,11 +655,15 @@ def recorded_exports(path)->dict[str, dict]:
                  if ds.fs.isdir(d) and any(re.fullmatch(pat, f) for f in ds.fs.listdir(d))}
         return {**({'hf': {}} if ds.fs.exists('metadata.jsonl') else {}), **found}
     rec = st['exports']
-    if not isinstance(rec, dict): raise DatasetError(f"stats.json in {ds.path}: `exports` should map export names to options, not {rec!r}")
+    if not isinstance(rec, dict):
+        raise DatasetError(f"stats.json in {ds.path}: `exports` should map export names to options, not {rec!r}")
     for n, o in rec.items():
-        if n not in EXPORTERS: raise DatasetError(f"stats.json in {ds.path} records an export {n!r} this web2dataset cannot make (it makes {', '.join(EXPORTERS)})")
+        if n not in EXPORTERS:
+            raise DatasetError(f"stats.json in {ds.path} records an export {n!r} this web2dataset cannot make "
+                               f"(it makes {', '.join(EXPORTERS)})")
         bad = set(o) - set(inspect.signature(EXPORTERS[n]).parameters) if isinstance(o, dict) else {repr(o)}
-        if bad: raise DatasetError(f"stats.json in {ds.path} records the export {n!r} with options it does not take: {', '.join(sorted(bad))}")
+        if bad: raise DatasetError(f"stats.json in {ds.path} records the export {n!r} with options it does not take: "
+                                   f"{', '.join(sorted(bad))}")
     return dict(rec)
 
 def redo_exports(path, # dataset folder, URL or `Dataset`
@@ -649,7 +701,7 @@ def create_dataset(classes:dict|list, # {label: query}, or a list of queries (ea
                    path, # the dataset folder (created when missing)
                    n_item:int=200, # images to find per class
                    engine:str='openverse', # search engine name, see `web2dataset.searcher.searchers`
-                   cleaners=None, # cleaners (names, classes, instances): metadata ones at search, image ones at download
+                   cleaners=None, # by name, class or instance: metadata cleaners at search, image cleaners at download
                    base_url:str|None=None, # the engine at another address (a mirror, `LocalWeb`)
                    session=None, # HTTP session for the searches
                    quiet:bool=False, # no progress bars
@@ -658,7 +710,8 @@ def create_dataset(classes:dict|list, # {label: query}, or a list of queries (ea
                   )->Dataset:
     "Search, clean and download every class into one labelled dataset folder; resumable"
     cls = _classes(classes)
-    if isinstance(n_item, bool) or not isinstance(n_item, int) or n_item < 1: raise ValueError(f"n_item must be a positive integer, not {n_item!r}")
+    if isinstance(n_item, bool) or not isinstance(n_item, int) or n_item < 1:
+        raise ValueError(f"n_item must be a positive integer, not {n_item!r}")
     from web2dataset.pipeline import download_stage, record_kept, search_stage, split_cleaners
     mcs, ics = split_cleaners(cleaners)
     search_stage(path, cls, n_item, engine, mcs, base_url, quiet, errors='raise', session=session, **search_kwargs)

@@ -23,7 +23,8 @@ __all__ = ['CHROMIUM_FLAGS', 'is_original', 'parse_records', 'parse_tiles', 'par
 
 # %% ../nbs/01a_google.ipynb #e2a9977e
 _S = r'(?:[^"\\]|\\.)*'   # the inside of a JSON string literal
-_REC = re.compile(r'\[0,"(?P<docid>[^"\\]{1,200})",\["(?P<thumb>' + _S + r')",\d+,\d+\],\["(?P<img>' + _S + r')",(?P<h>\d+),(?P<w>\d+)\]')
+_REC = re.compile(r'\[0,"(?P<docid>[^"\\]{1,200})",\["(?P<thumb>' + _S + r')",\d+,\d+\],'
+                  r'\["(?P<img>' + _S + r')",(?P<h>\d+),(?P<w>\d+)\]')
 _META = re.compile(r'"2003":\[null,"' + _S + r'","(?P<page>' + _S + r')","(?P<title>' + _S + r')"')
 _SITE = re.compile(r'"2000":\[null,"(?P<site>' + _S + r')"')
 _UNESCAPE = re.compile(r'\\(["\\/])')
@@ -39,10 +40,12 @@ def _http(u):
     except ValueError: return None
     return u if p and p.scheme in ('http', 'https') and p.netloc else None
 
+# %% ../nbs/01a_google.ipynb #0cb7c58f
 def is_original(u:str|None)->bool:
     "Whether `u` is an image URL worth keeping: http(s) and not one of Google's thumbnails"
     return bool(_http(u)) and 'encrypted-tbn' not in u and not urlsplit(u).netloc.endswith('gstatic.com')
 
+# %% ../nbs/01a_google.ipynb #e8678d11
 def _records_in(text, out, window=4000):
     ms = list(_REC.finditer(text))
     for i, m in enumerate(ms):
@@ -52,9 +55,11 @@ def _records_in(text, out, window=4000):
         tail = text[m.end():min(end, m.end() + window)]
         meta, site = _META.search(tail), _SITE.search(tail)
         out[docid] = dict(docid=docid, image_url=img, width=int(m['w']), height=int(m['h']),
-                          thumbnail_url=_http(_jstr(m['thumb'])), page_url=_http(_jstr(meta['page'])) if meta else None,
+                          thumbnail_url=_http(_jstr(m['thumb'])),
+                          page_url=_http(_jstr(meta['page'])) if meta else None,
                           title=_jstr(meta['title']) if meta else None, site=_jstr(site['site']) if site else None)
 
+# %% ../nbs/01a_google.ipynb #821dab6f
 def parse_records(*texts:str|bytes)->dict:
     "Result records (docid -> image_url, width, height, thumbnail_url, page_url, title, site) found in `texts`"
     out = {}
@@ -73,7 +78,7 @@ def _imgres(href, base):
 def parse_tiles(html:str, # the rendered results page
                 base:str|None=None, # its URL, to resolve relative links
                )->list[dict]:
-    "The result tiles of a results page, in order: docid, image_url (when a link reveals it), page_url, thumbnail_url, title"
+    "The tiles of a results page, in order: docid, image_url (when a link reveals it), page_url, thumbnail_url, title"
     out = []
     for t in BeautifulSoup(html or '', 'html.parser').select('[data-docid]'):
         img, a = t.find('img'), t.select_one('a[href*="imgurl="]')
@@ -89,15 +94,16 @@ def parse_results(html:str, # the rendered results page
                   *texts:str|bytes, # more text holding records: XHR bodies
                   base:str|None=None, # the page's URL
                  )->list[dict]:
-    "Results of a page in order: docid, image_url (None when unrevealed), page_url, thumbnail_url, title, width, height, site"
+    "Results in page order: docid, image_url (None if unrevealed), page_url, thumbnail_url, title, width, height, site"
     recs, out, seen = parse_records(html or '', *texts), [], set()
     for t in parse_tiles(html, base):
         if t['docid'] in seen: continue
         seen.add(t['docid'])
         r = recs.get(t['docid'], {})
         out.append(dict(docid=t['docid'], image_url=t['image_url'] or r.get('image_url'),
-                        page_url=r.get('page_url') or t['page_url'], thumbnail_url=r.get('thumbnail_url') or t['thumbnail_url'],
-                        title=r.get('title') or t['title'], width=r.get('width'), height=r.get('height'), site=r.get('site')))
+                        page_url=r.get('page_url') or t['page_url'],
+                        thumbnail_url=r.get('thumbnail_url') or t['thumbnail_url'], title=r.get('title') or t['title'],
+                        width=r.get('width'), height=r.get('height'), site=r.get('site')))
     return out + [r for k, r in recs.items() if k not in seen]
 
 # %% ../nbs/01a_google.ipynb #d6ddab88
@@ -115,7 +121,8 @@ def page_state(url:str, # where the browser is
     if (status == 429 or p.path.startswith('/sorry') or (p.hostname or '').startswith('sorry.')
         or soup.select_one('#captcha-form, .g-recaptcha, #recaptcha') or re.search(r'unusual traffic', text, re.I)):
         return 'blocked'
-    if (p.hostname or '').startswith('consent.') or soup.select_one('form[action*="consent"], #L2AGLb, #W0wltc'): return 'consent'
+    if (p.hostname or '').startswith('consent.') or soup.select_one('form[action*="consent"], #L2AGLb, #W0wltc'):
+        return 'consent'
     if _NO_RESULTS.search(text): return 'empty'
     return 'results'
 
@@ -123,7 +130,8 @@ def blocked_error(url:str)->SearchBlocked:
     "The error for a CAPTCHA or rate-limit page, with what to do instead"
     return SearchBlocked(f"google: blocked by a CAPTCHA / 'unusual traffic' page at {url}. Google refuses automated "
                          "searches from this machine for now: wait (hours) before trying again, and prefer the openly "
-                         "licensed engines with official APIs: engine='openverse' or engine='commons' (Wikimedia Commons).")
+                         "licensed engines with official APIs: engine='openverse' or engine='commons' "
+                         "(Wikimedia Commons).")
 
 # %% ../nbs/01a_google.ipynb #e0454da8
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -132,16 +140,18 @@ CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic
                   '--disable-client-side-phishing-detection', '--disable-breakpad', '--no-default-browser-check']
 
 def chromium_path(path:str|None=None)->str|None:
-    "The Chromium to drive: `path`, env `WEB2DATASET_CHROMIUM`, or `chromium`/`chromium-browser`/`google-chrome` on the PATH"
+    "The Chromium to drive: `path`, env `WEB2DATASET_CHROMIUM`, or `chromium`, `google-chrome`... on the PATH"
     for p in (path, os.environ.get('WEB2DATASET_CHROMIUM')):
         if p: return p if os.path.exists(p) else shutil.which(p)
-    return next((w for n in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable') if (w := shutil.which(n))), None)
+    return next((w for n in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable')
+                 if (w := shutil.which(n))), None)
 
 def browser_missing(path:str|None=None)->str|None:
     "Why the browser engine cannot run here (None when it can)"
     try: import playwright.sync_api  # noqa: F401
     except ImportError: return 'the Python package playwright is not installed: pip install "web2dataset[browser]"'
-    if not chromium_path(path): return 'no Chromium found: install it (apt-get install chromium) or set WEB2DATASET_CHROMIUM'
+    if not chromium_path(path):
+        return 'no Chromium found: install it (apt-get install chromium) or set WEB2DATASET_CHROMIUM'
     return None
 
 # %% ../nbs/01a_google.ipynb #a055d400
@@ -167,9 +177,10 @@ def open_page(allow_host=None, # callable(host)->bool: which hosts the page may 
             return route.abort()
         return route.continue_()
     with tempfile.TemporaryDirectory(prefix='web2dataset-chromium-') as profile, sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(profile, executable_path=chromium_path(executable_path), headless=True,
-                                                    args=CHROMIUM_FLAGS, user_agent=user_agent, locale='en-US',
-                                                    viewport=dict(width=1280, height=900), service_workers='block')
+        ctx = pw.chromium.launch_persistent_context(profile, executable_path=chromium_path(executable_path),
+                                                    headless=True, args=CHROMIUM_FLAGS, user_agent=user_agent,
+                                                    locale='en-US', viewport=dict(width=1280, height=900),
+                                                    service_workers='block')
         try:
             ctx.set_default_timeout(timeout * 1000)
             ctx.route('**/*', guard)
@@ -177,7 +188,7 @@ def open_page(allow_host=None, # callable(host)->bool: which hosts the page may 
         finally: ctx.close()
 
 def run_browser(fn, *args, **kwargs):
-    "`fn(*args, **kwargs)`, in a worker thread when this thread runs an asyncio loop (Playwright's sync API needs none)"
+    "`fn(*args, **kwargs)`, in a worker thread if this thread runs an asyncio loop (Playwright's sync API needs none)"
     try: asyncio.get_running_loop()
     except RuntimeError: return fn(*args, **kwargs)
     with cf.ThreadPoolExecutor(1) as ex: return ex.submit(fn, *args, **kwargs).result()
@@ -187,13 +198,16 @@ _GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAA
 
 def _js(s):
     "A JS string literal the way Google writes it: `=`, `&`, `<`, `>` as \\u escapes"
-    return json.dumps(s).replace('=', '\\u003d').replace('&', '\\u0026').replace('<', '\\u003c').replace('>', '\\u003e')
+    return (json.dumps(s).replace('=', '\\u003d').replace('&', '\\u0026').replace('<', '\\u003c')
+            .replace('>', '\\u003e'))
 
 def google_record(it:dict)->str:
     "One result record in the shape of Google's page data, from a `fake_items` item"
-    return (f'[0,{_js(it["docid"])},[{_js(it["thumb"])},{it["th"]},{it["tw"]}],[{_js(it["image_url"])},{it["h"]},{it["w"]}],'
+    return (f'[0,{_js(it["docid"])},[{_js(it["thumb"])},{it["th"]},{it["tw"]}],'
+            f'[{_js(it["image_url"])},{it["h"]},{it["w"]}],'
             f'null,0,"rgb(120,96,80)",null,0,{{"2000":[null,{_js(it["site"])},"84KB"],"2001":[null,null,null,3],'
-            f'"2003":[null,{_js("r" + it["docid"])},{_js(it["page_url"])},{_js(it["title"])},null,0,null,null,null,0,null,null,{_js(it["site"])}]}}]')
+            f'"2003":[null,{_js("r" + it["docid"])},{_js(it["page_url"])},{_js(it["title"])},'
+            f'null,0,null,null,null,0,null,null,{_js(it["site"])}]}}]')
 
 def fake_items(base:str, # the local web's URL
                n:int, # how many results
@@ -207,69 +221,85 @@ def fake_items(base:str, # the local web's URL
         j = i - 1 if repeat_every and i and i % repeat_every == 0 else i
         out.append(dict(docid=f'd{i:04d}x', image_url=f'{base}/images/{slug}-{j}.jpg?size=large&id={j}',
                         page_url=f'{base}/pages/{i}.html', thumb=f'{base}/thumbs/{i}.jpg?q=tbn:{i}&s=1',
-                        title=f'{query.title()} <{i}> & "friends"', site=f'site{i % 7}.example', w=1600, h=1200, tw=259, th=194,
-                        click=bool(click_every and i % click_every == click_every - 1)))
+                        title=f'{query.title()} <{i}> & "friends"', site=f'site{i % 7}.example', w=1600, h=1200,
+                        tw=259, th=194, click=bool(click_every and i % click_every == click_every - 1)))
     return out
 
 # %% ../nbs/01a_google.ipynb #81f20d35
 def _tile(it, i):
     e = htmlmod.escape
-    return (f'<div jsname="dTDiAc" class="eA0Zlc" data-docid="{e(it["docid"])}" data-lpage="{e(it["page_url"])}" data-ri="{i}">'
-            f'<div class="czzyk"><a jsname="sTFXNd" role="button" tabindex="0"><g-img class="mNsIhb"><img class="YQ4gaf" '
+    return (f'<div jsname="dTDiAc" class="eA0Zlc" data-docid="{e(it["docid"])}" '
+            f'data-lpage="{e(it["page_url"])}" data-ri="{i}">'
+            f'<div class="czzyk"><a jsname="sTFXNd" role="button" tabindex="0">'
+            f'<g-img class="mNsIhb"><img class="YQ4gaf" '
             f'src="{_GIF}" alt="{e(it["title"])}" width="{it["tw"]}" height="{it["th"]}"></g-img></a></div>'
             f'<div class="toI8Rb">{e(it["title"])}</div><div class="guK3rf">{e(it["site"])}</div></div>')
 
+# %% ../nbs/01a_google.ipynb #cf1e9dfe
 def _records(items):
     return ','.join(f'{_js("e-" + it["docid"])}:[1,{google_record(it)}]' for it in items if not it.get('click'))
 
+# %% ../nbs/01a_google.ipynb #88a6904f
 _PAGE = '''<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{q} - Google Search</title>
 <style>body{{font-family:sans-serif;margin:0}} #islrg{{display:flex;flex-wrap:wrap}}
 .eA0Zlc{{width:220px;height:260px;margin:4px;overflow:hidden}} #more,#end{{display:none}}</style></head>
 <body><div id="search"><div id="islrg" role="list">{tiles}</div>
 <input id="more" type="button" value="Show more results"><div id="end">Looks like you've reached the end</div></div>
-<script nonce="n">(function(){{var m={{{records}}};var a=m;if(window.W_jd)for(var b in a)window.W_jd[b]=a[b];else window.W_jd=a;}})();</script>
+<script nonce="n">(function(){{var m={{{records}}};var a=m;\
+if(window.W_jd)for(var b in a)window.W_jd[b]=a[b];else window.W_jd=a;}})();</script>
 <script nonce="n">(function(){{
   var start={start}, total={total}, loads=0, busy=false, wait=false, q={qjs}, safe={safejs};
   var grid=document.getElementById('islrg'), more=document.getElementById('more'), end=document.getElementById('end');
   window.W_raw=[]; if(start>=total) end.style.display='block';
   function load(){{
     if(busy||wait||start>=total) return; busy=true;
-    fetch('/search?async=1&tbm=isch&q='+encodeURIComponent(q)+'&safe='+safe+'&start='+start).then(function(r){{return r.text();}}).then(function(t){{
+    fetch('/search?async=1&tbm=isch&q='+encodeURIComponent(q)+'&safe='+safe+'&start='+start)\
+.then(function(r){{return r.text();}}).then(function(t){{
       var j=JSON.parse(t.slice(t.indexOf('\\n')+1));
       grid.insertAdjacentHTML('beforeend', j.html); window.W_raw.push(j.data); start=j.next; loads++; busy=false;
       if(start>=total) end.style.display='block';
       else if({button_after} && loads%{button_after}==0) {{wait=true; more.style.display='block';}}
     }});
   }}
-  window.addEventListener('scroll', function(){{ if(window.innerHeight+window.scrollY>=document.body.scrollHeight-300) load(); }});
+  window.addEventListener('scroll', function(){{ \
+if(window.innerHeight+window.scrollY>=document.body.scrollHeight-300) load(); }});
   more.addEventListener('click', function(){{ wait=false; more.style.display='none'; load(); }});
   grid.addEventListener('click', function(ev){{
     var t=ev.target.closest('[data-docid]'); if(!t||t.querySelector('a[href*="imgurl="]')) return;
-    fetch('/async/imgdata?docid='+encodeURIComponent(t.dataset.docid)).then(function(r){{return r.text();}}).then(function(s){{
+    fetch('/async/imgdata?docid='+encodeURIComponent(t.dataset.docid)).then(function(r){{return r.text();}})\
+.then(function(s){{
       var d=JSON.parse(s.slice(s.indexOf('\\n')+1)), a=document.createElement('a');
-      a.href='/imgres?imgurl='+encodeURIComponent(d.imgurl)+'&imgrefurl='+encodeURIComponent(d.imgrefurl)+'&docid='+d.docid;
+      a.href='/imgres?imgurl='+encodeURIComponent(d.imgurl)+\
+'&imgrefurl='+encodeURIComponent(d.imgrefurl)+'&docid='+d.docid;
       t.appendChild(a);
     }});
   }});
 }})();</script></body></html>'''
 
+# %% ../nbs/01a_google.ipynb #b58fed08
 _CONSENT = '''<!doctype html><html><head><title>Before you continue to Google</title></head><body>
 <h1>Before you continue to Google</h1><p>We use cookies and data to deliver and maintain Google services.</p>
-<form action="/consent/save" method="GET"><input type="hidden" name="continue" value="{cont}"><input type="hidden" name="set_eom" value="true">
+<form action="/consent/save" method="GET"><input type="hidden" name="continue" value="{cont}"><input type="hidden" \
+name="set_eom" value="true">
 <button type="submit" aria-label="Reject all">Reject all</button></form>
-<form action="/consent/save" method="GET"><input type="hidden" name="continue" value="{cont}"><input type="hidden" name="set_eom" value="false">
+<form action="/consent/save" method="GET"><input type="hidden" name="continue" value="{cont}"><input type="hidden" \
+name="set_eom" value="false">
 <button type="submit" aria-label="Accept all">Accept all</button></form></body></html>'''
 
 _SORRY = '''<!doctype html><html><head><title>Sorry...</title></head><body><div style="max-width:400px">
 <form id="captcha-form" action="index" method="post"><div id="recaptcha" class="g-recaptcha" data-sitekey="x"></div>
-<input type="hidden" name="continue" value="{cont}"></form><hr><div><b>About this page</b><br><br>Our systems have detected
-unusual traffic from your computer network. This page checks to see if it's really you sending the requests, and not a robot.
+<input type="hidden" name="continue" value="{cont}"></form><hr><div><b>About this page</b><br><br>\
+Our systems have detected
+unusual traffic from your computer network. \
+This page checks to see if it's really you sending the requests, and not a robot.
 </div></div></body></html>'''
 
 # %% ../nbs/01a_google.ipynb #0c88e8b7
-def _html(body, status=200, **headers): return status, {'Content-Type': 'text/html; charset=utf-8', **headers}, body.encode()
+def _html(body, status=200, **headers):
+    return status, {'Content-Type': 'text/html; charset=utf-8', **headers}, body.encode()
 def _xssi(obj): return 200, {'Content-Type': 'application/json; charset=utf-8'}, (")]}'\n" + json.dumps(obj)).encode()
 
+# %% ../nbs/01a_google.ipynb #c1c15e81
 def serve_google_like(web, # a running `LocalWeb`
                       items:list, # results, from `fake_items`
                       per_load:int=20, # results in the page and in each scroll load
@@ -289,12 +319,15 @@ def serve_google_like(web, # a running `LocalWeb`
             return _html('', 302, Location='/consent/ml?continue=' + quote(req.target, safe=''))
         chunk = items[start:start + per_load]
         tiles = ''.join(_tile(it, start + k) for k, it in enumerate(chunk))
-        if req.query.get('async'): return _xssi(dict(html=tiles, data='{' + _records(chunk) + '}', next=start + len(chunk)))
+        if req.query.get('async'):
+            return _xssi(dict(html=tiles, data='{' + _records(chunk) + '}', next=start + len(chunk)))
         hits['safe'], hits['tbs'] = safe, req.query.get('tbs')
         if page is not None: return _html(page)
-        return _html(_PAGE.format(q=htmlmod.escape(q), tiles=tiles, records=_records(chunk), start=len(chunk), total=len(items),
-                                  qjs=json.dumps(q), safejs=json.dumps(safe), button_after=button_after))
-    def consent_page(req): count('consent'); return _html(_CONSENT.format(cont=htmlmod.escape(req.query.get('continue', '/'))))
+        return _html(_PAGE.format(q=htmlmod.escape(q), tiles=tiles, records=_records(chunk), start=len(chunk),
+                                  total=len(items), qjs=json.dumps(q), safejs=json.dumps(safe),
+                                  button_after=button_after))
+    def consent_page(req):
+        count('consent'); return _html(_CONSENT.format(cont=htmlmod.escape(req.query.get('continue', '/'))))
     def save(req):
         count('consent-save'); hits['consent-choice'] = 'reject' if req.query.get('set_eom') == 'true' else 'accept'
         return _html('', 302, Location=req.query.get('continue', '/'), **{'Set-Cookie': 'SOCS=CAESEwgDEgk; Path=/'})
@@ -312,9 +345,10 @@ _GOOGLE_HOST = re.compile(r'(^|\.)(google\.[a-z.]{2,6}|gstatic\.com|googleapis\.
 
 @searchers.register('google')
 class GoogleImageSearcher(Searcher):
-    "Google Images in a real headless Chromium: full-size image URLs and landing pages (may break Google's terms: prefer Openverse)"
+    "Google Images in headless Chromium: full-size URLs and landing pages (may break Google's terms: prefer Openverse)"
     engine, default_base_url, sizable, licenses = 'google', 'https://www.google.com', False, ('cc',)
-    advice = "wait (hours) before trying again, or use the openly licensed engines: engine='openverse' or engine='commons'"
+    advice = ("wait (hours) before trying again, or use the openly licensed engines: "
+              "engine='openverse' or engine='commons'")
     defaults = dict(timeout=30, # seconds for each navigation or wait in the browser
                     scroll_wait=3, # seconds to wait for more results after a scroll
                     max_scrolls=60, # never scroll more often than this
@@ -325,9 +359,11 @@ class GoogleImageSearcher(Searcher):
 
     def _setup(self):
         "Read the browser options; fail before any traffic when the browser is missing or an option is unknown"
-        if bad := set(self.options) - set(self.defaults): raise TypeError(f"unknown options for google: {', '.join(sorted(bad))}")
+        if bad := set(self.options) - set(self.defaults):
+            raise TypeError(f"unknown options for google: {', '.join(sorted(bad))}")
         self.opts, self.refused = {**self.defaults, **self.options}, []
-        if why := browser_missing(self.opts['executable_path']): raise SearchError(f"google: the browser engine cannot run: {why}")
+        if why := browser_missing(self.opts['executable_path']):
+            raise SearchError(f"google: the browser engine cannot run: {why}")
 
     def search_url(self)->str:
         "The results page this search opens"
@@ -390,6 +426,14 @@ def _reveal(self:GoogleImageSearcher, page, docid:str):
     except Exception: pass
 
 # %% ../nbs/01a_google.ipynb #c5dcad77
+def _unique(items):
+    "Results with an original, the first of each (normalised) image URL"
+    seen, out = set(), []
+    for it in items:
+        if it['image_url'] and (k := normalize_url(it['image_url'])) not in seen: seen.add(k); out.append(it)
+    return out
+
+# %% ../nbs/01a_google.ipynb #20134bb3
 @patch
 def _read(self:GoogleImageSearcher, page, replies:list, texts:list)->list[dict]:
     "Check the page and parse it with every XHR body received so far"
@@ -404,6 +448,7 @@ def _read(self:GoogleImageSearcher, page, replies:list, texts:list)->list[dict]:
     if state == 'consent': raise SearchError(f"google: still on the consent page at {page.url}")
     return [] if state == 'empty' else parse_results(html, *texts, base=page.url)
 
+# %% ../nbs/01a_google.ipynb #1a673f8c
 @patch
 def _browse(self:GoogleImageSearcher)->list[dict]:
     "One browser session: the results (with originals) in page order"
@@ -412,7 +457,8 @@ def _browse(self:GoogleImageSearcher)->list[dict]:
     with open_page(self.allow_host, opts['executable_path'], opts['timeout'], opts['user_agent'], self.refused) as page:
         page.on('response', lambda r: replies.append(r) if r.request.resource_type in ('xhr', 'fetch') else None)
         resp = page.goto(url, wait_until='domcontentloaded'); self.n_requests += 1
-        if page_state(page.url, page.content(), resp.status if resp else None) == 'blocked': raise blocked_error(page.url)
+        if page_state(page.url, page.content(), resp.status if resp else None) == 'blocked':
+            raise blocked_error(page.url)
         for _ in range(2):
             if page_state(page.url, page.content()) != 'consent': break
             self._pass_consent(page)
@@ -429,15 +475,9 @@ def _browse(self:GoogleImageSearcher)->list[dict]:
             if scrolls >= opts['max_scrolls'] or not self._more(page): break
             scrolls += 1
         items = self._read(page, replies, texts)
-        if items and not _unique(items): raise self._changed(f"{len(items)} results at {page.url} but no full-size image URL")
+        if items and not _unique(items):
+            raise self._changed(f"{len(items)} results at {page.url} but no full-size image URL")
         return _unique(items)
-
-def _unique(items):
-    "Results with an original, the first of each (normalised) image URL"
-    seen, out = set(), []
-    for it in items:
-        if it['image_url'] and (k := normalize_url(it['image_url'])) not in seen: seen.add(k); out.append(it)
-    return out
 
 # %% ../nbs/01a_google.ipynb #dd322e08
 @patch
@@ -455,7 +495,8 @@ def fetch_page(self:GoogleImageSearcher, page:int)->list[Document]:
     "All results of one browser session for page 0 (the browser scrolls rather than pages); nothing after"
     if page: return []
     self._last = True
-    return [self._doc(rank, it['image_url'], page_url=it['page_url'], thumbnail_url=it['thumbnail_url'], title=it['title'],
+    return [self._doc(rank, it['image_url'], page_url=it['page_url'], thumbnail_url=it['thumbnail_url'],
+                      title=it['title'],
                       extra={k: v for k, v in dict(docid=it['docid'], site=it['site'], reported_width=it['width'],
                                                    reported_height=it['height']).items() if v is not None})
             for rank, it in enumerate(self.browse())]

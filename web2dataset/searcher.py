@@ -1,4 +1,4 @@
-"""One interface over Openverse, Wikimedia Commons, Bing, DuckDuckGo, Flickr, Google and URL lists: a query in, `Document`s out.
+"""One interface over Openverse, Commons, Bing, DuckDuckGo, Flickr, Google and URL lists: a query in, `Document`s out.
 
 Docs: https://web2dataset.github.io/web2dataset/searcher.html.md"""
 
@@ -34,9 +34,11 @@ def redact_url(url:str)->str:
     "`url` with the values of key-like query parameters (`api_key`, `token`...) replaced by `***`"
     p = urlsplit(str(url))
     if not p.query: return str(url)
-    q = urlencode([(k, '***' if _KEY_PARAMS.match(k) else v) for k, v in parse_qsl(p.query, keep_blank_values=True)], safe='*,|:')
+    q = urlencode([(k, '***' if _KEY_PARAMS.match(k) else v) for k, v in parse_qsl(p.query, keep_blank_values=True)],
+                  safe='*,|:')
     return urlunsplit(p._replace(query=q))
 
+# %% ../nbs/01_searcher.ipynb #544e57f8
 def _http_url(u)->str|None:
     "`u` if it is an absolute http(s) URL (protocol-relative ones get https), else None"
     if not isinstance(u, str): return None
@@ -62,18 +64,22 @@ class Searcher:
                  base_url:str|None=None, # a mirror or `LocalWeb` instead of the engine's own address
                  session:requests.Session|None=None, # HTTP session, default `make_session()`
                  safe_search:bool=True, # ask the engine to leave out adult content, where it can
-                 license:str|None=None, # license filter where the engine has one (e.g. 'commercial', 'open', or engine ids)
+                 license:str|None=None, # license filter where the engine has one ('commercial', 'open', engine ids)
                  label:str|None=None, # class label to put on every Document
                  quiet:bool=False, # no progress bar
                  **engine_options): # engine-specific options, see each engine
-        if not isinstance(query, str) or not query.strip(): raise ValueError(f"{type(self).__name__} needs a non-empty query string, not {query!r}")
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError(f"{type(self).__name__} needs a non-empty query string, not {query!r}")
         if n_item is not None and (isinstance(n_item, bool) or not isinstance(n_item, int) or n_item < 1):
             raise ValueError(f"n_item must be a positive integer, not {n_item!r}")
         if license is not None and not self.licenses:
-            raise ValueError(f"the {self.engine} engine has no license filter: leave license=None and filter with a license cleaner")
+            raise ValueError(f"the {self.engine} engine has no license filter: "
+                             "leave license=None and filter with a license cleaner")
         if license is not None and str(license).lower() not in self.licenses and not self._engine_license(license):
-            raise ValueError(f"unknown license filter {license!r} for {self.engine}; use one of {', '.join(self.licenses)}")
-        self.query, self.n_item, self.label, self.quiet, self.safe_search = query.strip(), n_item, label, quiet, safe_search
+            raise ValueError(f"unknown license filter {license!r} for {self.engine}; "
+                             f"use one of {', '.join(self.licenses)}")
+        self.query, self.n_item, self.label, self.quiet, self.safe_search = (query.strip(), n_item, label, quiet,
+                                                                             safe_search)
         self.license = None if license is None else str(license).lower()
         self.cleaners = list(cleaners or [])
         self.base_url = (base_url or self.default_base_url or '').rstrip('/')
@@ -96,21 +102,6 @@ class Searcher:
     def __repr__(self): return f"{type(self).__name__}({self.query!r}, n_item={self.n_item}): {len(self.docs)} docs"
 
 # %% ../nbs/01_searcher.ipynb #0d7b8b8a
-@patch
-def _get(self:Searcher, url:str, params:dict|None=None, headers:dict|None=None,
-         allow:tuple=())->requests.Response: # error statuses the engine reads itself
-    "GET `url`; refusals raise `SearchBlocked`, other failures `SearchError`, both naming the engine"
-    shown = redact_url(requests.Request('GET', url, params=params).prepare().url)
-    try: r = self.session.get(url, params=params, headers=headers)
-    except (requests.RequestException, Web2DatasetError) as e:
-        cause = e if isinstance(e, Web2DatasetError) else (e.__context__ if isinstance(e.__context__, Web2DatasetError) else None)
-        raise SearchError(f"{self.engine}: cannot reach {shown}: {cause or type(e).__name__}") from e
-    finally: self.n_requests += 1
-    if r.status_code in self.blocked_statuses:
-        raise SearchBlocked(f"{self.engine} refused the request (HTTP {r.status_code}) at {shown}{_detail(r)}: {self.advice}")
-    if r.status_code >= 400 and r.status_code not in allow: raise SearchError(f"{self.engine}: HTTP {r.status_code} from {shown}{_detail(r)}")
-    return r
-
 def _detail(r)->str:
     "A short reason from an error reply (a JSON `detail`/`message`, else nothing)"
     try: d = r.json()
@@ -120,6 +111,25 @@ def _detail(r)->str:
     m = d.get('detail') or d.get('message') or (e.get('info') if isinstance(e, dict) else e)
     return f" ({str(m)[:200]})" if m else ''
 
+@patch
+def _get(self:Searcher, url:str, params:dict|None=None, headers:dict|None=None,
+         allow:tuple=())->requests.Response: # error statuses the engine reads itself
+    "GET `url`; refusals raise `SearchBlocked`, other failures `SearchError`, both naming the engine"
+    shown = redact_url(requests.Request('GET', url, params=params).prepare().url)
+    try: r = self.session.get(url, params=params, headers=headers)
+    except (requests.RequestException, Web2DatasetError) as e:
+        cause = e if isinstance(e, Web2DatasetError) else (e.__context__ if isinstance(e.__context__, Web2DatasetError)
+                                                           else None)
+        raise SearchError(f"{self.engine}: cannot reach {shown}: {cause or type(e).__name__}") from e
+    finally: self.n_requests += 1
+    if r.status_code in self.blocked_statuses:
+        raise SearchBlocked(f"{self.engine} refused the request (HTTP {r.status_code}) at {shown}{_detail(r)}: "
+                            f"{self.advice}")
+    if r.status_code >= 400 and r.status_code not in allow:
+        raise SearchError(f"{self.engine}: HTTP {r.status_code} from {shown}{_detail(r)}")
+    return r
+
+# %% ../nbs/01_searcher.ipynb #41c5f61f
 @patch
 def parse_reply(self:Searcher, text:str, page:int=0, url:str|None=None)->list[Document]:
     "The Documents of one reply of this engine; anything unreadable raises `SearchError` naming the engine and `url`"
@@ -132,6 +142,7 @@ def parse_reply(self:Searcher, text:str, page:int=0, url:str|None=None)->list[Do
         raise SearchError(f"{self.engine}: cannot read the reply from {shown} "
                           f"({type(e).__name__}: {str(e)[:200]}); the engine may have changed its format") from e
 
+# %% ../nbs/01_searcher.ipynb #7a5bf90b
 @patch
 def _doc(self:Searcher, rank:int, image_url:str, license=None, license_version=None, license_url_=None, **kw)->Document:
     "A Document of this search: engine, query, label, time and a normalised license"
@@ -139,6 +150,7 @@ def _doc(self:Searcher, rank:int, image_url:str, license=None, license_version=N
     return Document(image_url=image_url, query=self.query, engine=self.engine, rank=rank, searched_at=self._t,
                     label=self.label, license=lic, license_url=license_url_ or license_url(lic), **kw)
 
+# %% ../nbs/01_searcher.ipynb #0e0ab63b
 @patch
 def _changed(self:Searcher, what:str)->SearchError:
     "The error for a reply that is not empty but holds nothing we can read"
@@ -150,6 +162,7 @@ def fetch_page(self:Searcher, page:int)->list[Document]:
     "One page of results (pages count from 0, ranks are global); `[]` only when the engine says there are no more"
     raise NotImplementedError(f"{type(self).__name__} must implement fetch_page")
 
+# %% ../nbs/01_searcher.ipynb #5459df72
 @patch
 def iter_pages(self:Searcher)->Iterator[list[Document]]:
     "The new (not yet seen) documents of each page, until the engine has no more"
@@ -164,6 +177,7 @@ def iter_pages(self:Searcher)->Iterator[list[Document]]:
         yield new
         if self._last: return
 
+# %% ../nbs/01_searcher.ipynb #fdf7dbac
 @patch
 def search(self:Searcher)->list[Document]:
     "Find up to `n_item` unique images: fills and returns `self.docs`"
@@ -193,10 +207,12 @@ def clean(self:Searcher)->list[Document]:
         for d, v in rej:
             extra = {**d.extra, 'cleaner': _cleaner_name(c)}
             if getattr(v, 'score', None) is not None: extra['score'] = v.score
-            self.rejected.append(dataclasses.replace(d, status='rejected', reason=getattr(v, 'reason', None) or str(v), extra=extra))
+            self.rejected.append(dataclasses.replace(d, status='rejected', reason=getattr(v, 'reason', None) or str(v),
+                                                     extra=extra))
     self.docs = kept
     return kept
 
+# %% ../nbs/01_searcher.ipynb #c3105b51
 @patch
 def save(self:Searcher, path, **storage_options)->Dataset:
     "Write the records to the dataset folder `path` (metadata/<uuid>.json) and log the rejections"
@@ -218,8 +234,8 @@ class OpenverseSearcher(Searcher):
     "Openverse: openly licensed images through the official API"
     engine, default_base_url = 'openverse', 'https://api.openverse.org'
     licenses = ('open', 'commercial', 'modify', 'modify-commercial', 'public')
-    advice = ("Openverse limits anonymous use: wait, or register an application (https://api.openverse.org/v1/#tag/auth) "
-              "and set OPENVERSE_TOKEN to its access token")
+    advice = ("Openverse limits anonymous use: wait, or register an application "
+              "(https://api.openverse.org/v1/#tag/auth) and set OPENVERSE_TOKEN to its access token")
 
     def _engine_license(self, license):
         return all(x.strip().lower().removeprefix('cc-') in _OV_IDS for x in str(license).split(','))
@@ -234,7 +250,8 @@ class OpenverseSearcher(Searcher):
         lt = {'commercial': 'commercial', 'modify': 'modification', 'modify-commercial': 'commercial,modification'}
         if self.license in lt: p['license_type'] = lt[self.license]
         elif self.license == 'public': p['license'] = 'cc0,pdm'
-        elif self.license and self.license != 'open': p['license'] = ','.join(x.strip().removeprefix('cc-') for x in self.license.split(','))
+        elif self.license and self.license != 'open':
+            p['license'] = ','.join(x.strip().removeprefix('cc-') for x in self.license.split(','))
         return p
 
     def fetch_page(self, page):
@@ -249,7 +266,8 @@ class OpenverseSearcher(Searcher):
 
     def _parse(self, text, page):
         d = json.loads(text)
-        if not isinstance(d, dict) or not isinstance(d.get('results'), list): raise self._changed("no 'results' list in the reply")
+        if not isinstance(d, dict) or not isinstance(d.get('results'), list):
+            raise self._changed("no 'results' list in the reply")
         pc = d.get('page_count')
         if isinstance(pc, int) and page + 1 >= pc: self._last = True
         docs = []
@@ -260,12 +278,15 @@ class OpenverseSearcher(Searcher):
                 license_version=None if lv is None else str(lv), license_url_=_http_url(r.get('license_url')),
                 page_url=_http_url(r.get('foreign_landing_url')), thumbnail_url=_http_url(r.get('thumbnail')),
                 title=_str(r.get('title')), creator=_str(r.get('creator')), creator_url=_http_url(r.get('creator_url')),
-                extra=_drop_none(dict(openverse_id=_str(r.get('id')), provider=_str(r.get('provider')), source=_str(r.get('source')),
-                                      tags=[t['name'] for t in r.get('tags') or [] if isinstance(t, dict) and isinstance(t.get('name'), str)] or None,
+                extra=_drop_none(dict(openverse_id=_str(r.get('id')), provider=_str(r.get('provider')),
+                                      source=_str(r.get('source')),
+                                      tags=[t['name'] for t in r.get('tags') or []
+                                            if isinstance(t, dict) and isinstance(t.get('name'), str)] or None,
                                       reported_width=_int(r.get('width')), reported_height=_int(r.get('height'))))))
         if d['results'] and not docs: raise self._changed(f"{len(d['results'])} results but none with an image URL")
         return docs
 
+# %% ../nbs/01_searcher.ipynb #28322a7a
 def _str(x)->str|None:
     "`x` as a stripped string, None for missing or non-scalar values"
     if isinstance(x, (str, int, float)) and not isinstance(x, bool): return str(x).strip() or None
@@ -326,11 +347,13 @@ class CommonsSearcher(Searcher):
         if not isinstance(d, dict): raise self._changed("the reply is not a JSON object")
         if 'error' in d:
             e = d['error'] if isinstance(d['error'], dict) else {}
-            if e.get('code') in ('ratelimited', 'maxlag'): raise SearchBlocked(f"commons: {e.get('info', e.get('code'))}: {self.advice}")
+            if e.get('code') in ('ratelimited', 'maxlag'):
+                raise SearchBlocked(f"commons: {e.get('info', e.get('code'))}: {self.advice}")
             raise SearchError(f"commons: API error {e.get('code')}: {str(e.get('info'))[:200]}")
         if not ({'query', 'batchcomplete', 'continue'} & set(d)): raise self._changed("no 'query' in the reply")
         cont = d.get('continue')
-        if isinstance(cont, dict) and cont: self._cont[page + 1] = {k: v for k, v in cont.items() if isinstance(v, (str, int))}
+        if isinstance(cont, dict) and cont:
+            self._cont[page + 1] = {k: v for k, v in cont.items() if isinstance(v, (str, int))}
         else: self._last = True
         pages = (d.get('query') or {}).get('pages', [])
         if isinstance(pages, dict): pages = list(pages.values())
@@ -346,12 +369,15 @@ class CommonsSearcher(Searcher):
             if isinstance(mime, str) and not mime.startswith('image/'): skipped += 1; continue
             em = ii.get('extmetadata') or {}
             artist, credit = _ext(em, 'Artist'), _ext(em, 'Credit')
-            title = html_to_text(_ext(em, 'ObjectName')) or (re.sub(r'^File:|\.\w+$', '', p['title']) if isinstance(p.get('title'), str) else None)
+            title = html_to_text(_ext(em, 'ObjectName')) or (re.sub(r'^File:|\.\w+$', '', p['title'])
+                                                             if isinstance(p.get('title'), str) else None)
             docs.append(self._doc(page * self.page_size + i, _http_url(ii['url']),
-                license=_str(_ext(em, 'LicenseShortName')) or _str(_ext(em, 'License')), license_url_=_http_url(_ext(em, 'LicenseUrl')),
+                license=_str(_ext(em, 'LicenseShortName')) or _str(_ext(em, 'License')),
+                license_url_=_http_url(_ext(em, 'LicenseUrl')),
                 page_url=_http_url(ii.get('descriptionurl')), thumbnail_url=_http_url(ii.get('thumburl')), title=title,
                 creator=html_to_text(artist) or _str(ii.get('user')), creator_url=_first_link(artist),
-                extra=_drop_none(dict(license_name=_str(_ext(em, 'LicenseShortName')), credit=html_to_text(credit), description=html_to_text(_ext(em, 'ImageDescription')),
+                extra=_drop_none(dict(license_name=_str(_ext(em, 'LicenseShortName')), credit=html_to_text(credit),
+                                      description=html_to_text(_ext(em, 'ImageDescription')),
                                       uploader=_str(ii.get('user')), mime=_str(mime), pageid=_int(p.get('pageid')),
                                       reported_width=_int(ii.get('width')), reported_height=_int(ii.get('height')),
                                       reported_bytes=_int(ii.get('size'))))))
@@ -362,13 +388,18 @@ WikimediaSearcher = CommonsSearcher
 
 # %% ../nbs/01_searcher.ipynb #0e4609df
 _BING_LICENSES = {'open': 'licenseType-Any', 'public': 'license-L1', 'share': 'license-L2_L3_L4_L5_L6_L7',
-                  'commercial': 'license-L2_L3_L4', 'modify': 'license-L2_L3_L5_L6', 'modify-commercial': 'license-L2_L3'}
+                  'commercial': 'license-L2_L3_L4', 'modify': 'license-L2_L3_L5_L6',
+                  'modify-commercial': 'license-L2_L3'}
 _IUSC = re.compile(r'<a\b[^>]*\bclass="[^"]*\biusc\b[^"]*"[^>]*>', re.I)
 _ATTR = lambda name: re.compile(r'\s' + name + r'\s*=\s*"([^"]*)"', re.I)
 _M, _HREF, _ARIA = _ATTR('m'), _ATTR('href'), _ATTR('aria-label')
 _IMG_SRC = re.compile(r'<img\b[^>]*?\s(?:data-src|src)\s*=\s*"([^"]+)"', re.I)
-_BLOCK_MARKS = re.compile(r'captcha|/turing/|unusual traffic|are you a robot|verify you are (a )?human|challenge-form|cf-chl', re.I)
+_BLOCK_MARKS = re.compile(r'captcha|/turing/|unusual traffic|are you a robot|verify you are (a )?human'
+                          r'|challenge-form|cf-chl', re.I)
 
+def _strip_marks(s): return re.sub(r'[\ue000\ue001]', '', s) if isinstance(s, str) else None
+
+# %% ../nbs/01_searcher.ipynb #a1d2a8a0
 @searchers.register('bing')
 class BingImageSearcher(Searcher):
     "Bing Images: the results page's `a.iusc` records"
@@ -378,8 +409,8 @@ class BingImageSearcher(Searcher):
     advice = "Bing is refusing automated queries from this address now: wait, slow down, or use openverse or commons"
 
     def fetch_page(self, page):
-        p = dict(q=self.query, first=page * self.page_size + 1, count=self.page_size, adlt='strict' if self.safe_search else 'off',
-                 async_='1', mmasync='1')
+        p = dict(q=self.query, first=page * self.page_size + 1, count=self.page_size,
+                 adlt='strict' if self.safe_search else 'off', async_='1', mmasync='1')
         p['async'] = p.pop('async_')
         if self.license: p['qft'] = f"+filterui:{_BING_LICENSES[self.license]}"
         r = self._get(f"{self.base_url}/images/async", p)
@@ -390,8 +421,10 @@ class BingImageSearcher(Searcher):
         tags = _IUSC.findall(text)
         if not tags:
             if not text.strip(): return []           # Bing's "no more": an empty reply
-            if _BLOCK_MARKS.search(text): raise SearchBlocked(f"bing served a challenge (CAPTCHA) page instead of results: {self.advice}")
-            if re.search(r'no results for|there are no results|id="b_noResults"|class="[^"]*\bnors\b', text, re.I): return []
+            if _BLOCK_MARKS.search(text):
+                raise SearchBlocked(f"bing served a challenge (CAPTCHA) page instead of results: {self.advice}")
+            if re.search(r'no results for|there are no results|id="b_noResults"|class="[^"]*\bnors\b', text, re.I):
+                return []
             raise self._changed("no image results (a.iusc) in a non-empty page")
         docs = []
         for i, m in enumerate(_IUSC.finditer(text)):
@@ -405,18 +438,18 @@ class BingImageSearcher(Searcher):
             img = _IMG_SRC.search(after)
             label = _ARIA.search(tag)
             desc = _strip_marks(_str(j.get('desc')))
-            # carousel results (related searches) carry no landing page or title in `m`: Bing's own detail page and the label stand in
+            # carousel results (related searches) carry no landing page or title in `m`:
+            # Bing's own detail page and the label stand in
             page_url = _http_url(j.get('purl')) or (_http_url(self.base_url + href) if href.startswith('/') else None)
             docs.append(self._doc(page * self.page_size + i, _http_url(j['murl']), page_url=page_url,
                 thumbnail_url=_http_url(j.get('turl')) or (_http_url(html.unescape(img.group(1))) if img else None),
                 title=_str(j.get('t')) or desc or (_str(html.unescape(label.group(1))) if label else None),
-                extra=_drop_none(dict(description=desc, reported_width=_int(q.get('expw')), reported_height=_int(q.get('exph')),
-                                      license_filter=self.license, bing_detail_page=None if _http_url(j.get('purl')) else True,
+                extra=_drop_none(dict(description=desc, reported_width=_int(q.get('expw')),
+                                      reported_height=_int(q.get('exph')), license_filter=self.license,
+                                      bing_detail_page=None if _http_url(j.get('purl')) else True,
                                       related_query=q.get('q') if q.get('q') and q['q'] != self.query else None))))
         if not docs: raise self._changed(f"{len(tags)} results but none with an image URL")
         return docs
-
-def _strip_marks(s): return re.sub(r'[\ue000\ue001]', '', s) if isinstance(s, str) else None
 
 # %% ../nbs/01_searcher.ipynb #362382b5
 _DDG_LICENSES = {'open': 'Any', 'public': 'Public', 'share': 'Share', 'commercial': 'ShareCommercially',
@@ -429,7 +462,8 @@ class DuckDuckGoImageSearcher(Searcher):
     engine, default_base_url, page_size, sizable = 'duckduckgo', 'https://duckduckgo.com', 100, False
     licenses = tuple(_DDG_LICENSES)
     blocked_statuses = (403, 418, 429)
-    advice = "DuckDuckGo is refusing automated queries from this address now: wait, slow down, or use openverse or commons"
+    advice = ("DuckDuckGo is refusing automated queries from this address now: wait, slow down, "
+              "or use openverse or commons")
 
     def _setup(self):
         self.region, self._vqd, self._offsets = self.options.pop('region', 'wt-wt'), None, {0: 0}
@@ -441,7 +475,8 @@ class DuckDuckGoImageSearcher(Searcher):
         r = self._get(f"{self.base_url}/", dict(q=self.query, iax='images', ia='images'))
         m = _VQD.search(r.text)
         if not m:
-            if _BLOCK_MARKS.search(r.text) or 'anomaly' in r.text.lower(): raise SearchBlocked(f"duckduckgo served a challenge page instead of a search page: {self.advice}")
+            if _BLOCK_MARKS.search(r.text) or 'anomaly' in r.text.lower():
+                raise SearchBlocked(f"duckduckgo served a challenge page instead of a search page: {self.advice}")
             raise SearchError(f"duckduckgo: no vqd token in {redact_url(r.url)}; the site may have changed its format")
         self._vqd = m.group(1)
         return self._vqd
@@ -451,15 +486,18 @@ class DuckDuckGoImageSearcher(Searcher):
         f = f",,,,,license:{_DDG_LICENSES[self.license]}" if self.license else ',,,,,'
         p = dict(l=self.region, o='json', q=self.query, vqd=self.token(), f=f, p='1' if self.safe_search else '-2')
         if self._offsets[page]: p['s'] = self._offsets[page]
-        r = self._get(f"{self.base_url}/i.js", p, headers={'Referer': f"{self.base_url}/", 'Accept': 'application/json'})
+        r = self._get(f"{self.base_url}/i.js", p,
+                      headers={'Referer': f"{self.base_url}/", 'Accept': 'application/json'})
         return self.parse_reply(r.text, page, r.url)
 
     def _parse(self, text, page):
         try: d = json.loads(text)
         except ValueError:
-            if isinstance(text, str) and _BLOCK_MARKS.search(text): raise SearchBlocked(f"duckduckgo served a challenge page: {self.advice}") from None
+            if isinstance(text, str) and _BLOCK_MARKS.search(text):
+                raise SearchBlocked(f"duckduckgo served a challenge page: {self.advice}") from None
             raise
-        if not isinstance(d, dict) or not isinstance(d.get('results'), list): raise self._changed("no 'results' list in the reply")
+        if not isinstance(d, dict) or not isinstance(d.get('results'), list):
+            raise self._changed("no 'results' list in the reply")
         off = self._offsets.get(page, page * self.page_size)
         nxt = d.get('next')
         s = _int(dict(parse_qsl(urlsplit(nxt).query)).get('s')) if isinstance(nxt, str) else None
@@ -468,9 +506,10 @@ class DuckDuckGoImageSearcher(Searcher):
         docs = []
         for i, r in enumerate(d['results']):
             if not isinstance(r, dict) or not _http_url(r.get('image')): continue
-            docs.append(self._doc(off + i, _http_url(r['image']), page_url=_http_url(r.get('url')), thumbnail_url=_http_url(r.get('thumbnail')),
-                title=_str(r.get('title')), extra=_drop_none(dict(source=_str(r.get('source')), reported_width=_int(r.get('width')),
-                                                                  reported_height=_int(r.get('height')), license_filter=self.license))))
+            docs.append(self._doc(off + i, _http_url(r['image']), page_url=_http_url(r.get('url')),
+                thumbnail_url=_http_url(r.get('thumbnail')), title=_str(r.get('title')),
+                extra=_drop_none(dict(source=_str(r.get('source')), reported_width=_int(r.get('width')),
+                                      reported_height=_int(r.get('height')), license_filter=self.license))))
         if d['results'] and not docs: raise self._changed(f"{len(d['results'])} results but none with an image URL")
         return docs
 
@@ -500,19 +539,22 @@ def flickr_license(lid)->tuple[str, str|None]:
     if name is None or url is None: return 'unknown', None
     return normalize_license(name, url=url), url
 
+# %% ../nbs/01_searcher.ipynb #8e951135
 @searchers.register('flickr')
 class FlickrSearcher(Searcher):
     "Flickr: photos through the official REST API (needs FLICKR_API_KEY)"
     engine, default_base_url, page_size = 'flickr', 'https://api.flickr.com', 100
     licenses = tuple(_FLICKR_FILTERS)
-    advice = "Flickr is rate-limiting this API key: wait, or lower the request rate (Flickr allows 3600 requests an hour)"
+    advice = ("Flickr is rate-limiting this API key: wait, or lower the request rate "
+              "(Flickr allows 3600 requests an hour)")
 
     def _engine_license(self, license):
         return all(x.strip().isdigit() and int(x) in FLICKR_LICENSES for x in str(license).split(','))
 
     def _setup(self):
         self._key = self.options.pop('api_key', None) or os.environ.get('FLICKR_API_KEY')
-        if not self._key: raise ValueError("the flickr engine needs an API key: get one at https://www.flickr.com/services/apps/create/ "
+        if not self._key: raise ValueError("the flickr engine needs an API key: get one at "
+                                           "https://www.flickr.com/services/apps/create/ "
                                            "and set FLICKR_API_KEY (or pass api_key=)")
         super()._setup()
 
@@ -532,7 +574,8 @@ class FlickrSearcher(Searcher):
             msg = f"flickr: API error {d.get('code')}: {str(d.get('message'))[:200]}"
             raise SearchBlocked(f"{msg}: {self.advice}") if d.get('code') in (105, 429) else SearchError(msg)
         ph = d.get('photos')
-        if not isinstance(ph, dict) or not isinstance(ph.get('photo'), list): raise self._changed("no 'photos.photo' list in the reply")
+        if not isinstance(ph, dict) or not isinstance(ph.get('photo'), list):
+            raise self._changed("no 'photos.photo' list in the reply")
         pages = _int(ph.get('pages'))
         if pages is not None and page + 1 >= pages: self._last = True
         docs = []
@@ -547,13 +590,16 @@ class FlickrSearcher(Searcher):
             docs.append(dataclasses.replace(self._doc(page * self.page_size + i, url,
                 page_url=f"https://www.flickr.com/photos/{owner}/{pid}/" if owner and pid else None,
                 thumbnail_url=_http_url(p.get('url_q')) or _http_url(p.get('url_m')), title=_str(p.get('title')),
-                creator=_str(p.get('ownername')) or owner, creator_url=f"https://www.flickr.com/photos/{owner}/" if owner else None,
-                extra=_drop_none(dict(flickr_id=pid, flickr_license=_int(p.get('license'))))), license=lic, license_url=lurl))
+                creator=_str(p.get('ownername')) or owner,
+                creator_url=f"https://www.flickr.com/photos/{owner}/" if owner else None,
+                extra=_drop_none(dict(flickr_id=pid, flickr_license=_int(p.get('license'))))),
+                license=lic, license_url=lurl))
         if ph['photo'] and not docs: raise self._changed(f"{len(ph['photo'])} photos but none with an image URL")
         return docs
 
 # %% ../nbs/01_searcher.ipynb #55189a9e
-_URL_COLS, _CAPTION_COLS = ('url', 'image_url', 'image', 'link', 'src'), ('caption', 'text', 'title', 'alt', 'description')
+_URL_COLS, _CAPTION_COLS = (('url', 'image_url', 'image', 'link', 'src'),
+                             ('caption', 'text', 'title', 'alt', 'description'))
 _PAGE_COLS = ('page_url', 'page', 'source_url')
 LIST_KINDS = ('txt', 'csv', 'tsv', 'jsonl', 'json', 'parquet')
 
@@ -568,6 +614,7 @@ def _kind(path:Path)->str:
     if k in (*LIST_KINDS, 'ndjson', 'list', ''): return {'ndjson': 'jsonl', 'list': 'txt', '': 'txt'}.get(k, k)
     raise ValueError(f"cannot read URL lists of type .{k} ({path}): use .txt, .csv, .tsv, .jsonl, .json or .parquet")
 
+# %% ../nbs/01_searcher.ipynb #85b583a5
 def _bad(reason:str, text)->dict:
     "The row standing for something unreadable: its `reason` (a key of `SKIP_REASONS`) and a bit of its text"
     return {'_bad': str(text)[:200], '_reason': reason}
@@ -669,7 +716,8 @@ def iter_numbered(source)->Iterator[tuple[int, dict|str]]:
     kind = _kind(path)
     if kind == 'parquet':
         try: import pyarrow.parquet as pq
-        except ImportError: raise ImportError("reading parquet URL lists needs pyarrow: pip install 'web2dataset[export]'") from None
+        except ImportError:
+            raise ImportError("reading parquet URL lists needs pyarrow: pip install 'web2dataset[export]'") from None
         n = 0
         try:
             for b in pq.ParquetFile(path).iter_batches(batch_size=8192):
@@ -698,14 +746,21 @@ def _not_utf8(s:str)->str|None:
     m = _SURROGATE.search(s)
     if m is None: return None
     c = ord(m.group())
-    return f"byte 0x{c - 0xdc00:02x} at column {m.start() + 1}" if 0xdc80 <= c <= 0xdcff else f"lone surrogate at column {m.start() + 1}"
+    return (f"byte 0x{c - 0xdc00:02x} at column {m.start() + 1}" if 0xdc80 <= c <= 0xdcff
+            else f"lone surrogate at column {m.start() + 1}")
 
+def _utf8(v):
+    "`v` with any non-UTF-8 bytes (kept as surrogates) replaced by U+FFFD"
+    return v if not isinstance(v, str) or v.isascii() else _SURROGATE.sub('\ufffd', v)
+
+# %% ../nbs/01_searcher.ipynb #cb4c194b
 def url_problem(url)->str|None:
     "Why `url` is not a usable absolute http(s) URL (a key of `SKIP_REASONS`), or None when it is one"
     if not isinstance(url, str) or not url.strip(): return 'no-url'
     u = url.strip()
     if _SURROGATE.search(u): return 'not-utf8'
-    if not re.match(r'(https?:)?//', u, re.I): return 'not-http' if re.match(r'[a-z][a-z0-9+.-]*:', u, re.I) else 'not-a-url'
+    if not re.match(r'(https?:)?//', u, re.I):
+        return 'not-http' if re.match(r'[a-z][a-z0-9+.-]*:', u, re.I) else 'not-a-url'
     if _CTRL.search(u) or len(u) > 8192: return 'bad-url'
     try:
         p = urlsplit(u if not u.startswith('//') else 'https:' + u)
@@ -714,10 +769,6 @@ def url_problem(url)->str|None:
         if not p.hostname.isascii(): p.hostname.encode('idna')
     except (ValueError, UnicodeError): return 'bad-url'
     return None
-
-def _utf8(v):
-    "`v` with any non-UTF-8 bytes (kept as surrogates) replaced by U+FFFD"
-    return v if not isinstance(v, str) or v.isascii() else _SURROGATE.sub('\ufffd', v)
 
 # %% ../nbs/01_searcher.ipynb #5f417e92
 def _pick(row:dict, names)->tuple:
@@ -733,6 +784,7 @@ def list_label(path)->str:
     if name.lower().endswith('.gz'): name = name[:-3]
     return Path(name).stem or name
 
+# %% ../nbs/01_searcher.ipynb #7ef66e59
 @searchers.register('urls')
 class UrlListSearcher(Searcher):
     "Records from a URL list (txt, csv, tsv, jsonl, json, parquet or a Python list), streamed"
@@ -743,8 +795,8 @@ class UrlListSearcher(Searcher):
                  cleaners=None, label:str|None=None, # default: a row's `label`, else the file name without extension
                  quiet:bool=False,
                  license:str|None=None, # keep only rows whose normalised license is one of these ids (comma-separated)
-                 url_col:str|None=None, # the column of the image URL (any case; default: url, image_url, image, link, src)
-                 caption_col:str|None=None, # the column of the caption (default: caption, text, title, alt, description)
+                 url_col:str|None=None, # the image URL's column (any case; default: url, image_url, image, link, src)
+                 caption_col:str|None=None, # the caption's column (default: caption, text, title, alt, description)
                  **kwargs):
         self.source = source
         name = str(source) if isinstance(source, (str, Path)) else 'url-list'
@@ -752,14 +804,17 @@ class UrlListSearcher(Searcher):
             p = Path(source).expanduser()
             if not p.is_file(): raise FileNotFoundError(f"no URL list at {p}")
             self.unit = {'parquet': 'row', 'json': 'record'}.get(_kind(p), 'line')
-        elif isinstance(source, (dict, bytes)) or not isinstance(source, Iterable): raise TypeError(f"a URL list is a file path or an iterable of URLs or dicts, not {type(source).__name__}")
+        elif isinstance(source, (dict, bytes)) or not isinstance(source, Iterable):
+            raise TypeError(f"a URL list is a file path or an iterable of URLs or dicts, not {type(source).__name__}")
         else: self.unit = 'item'
         for k, v in dict(url_col=url_col, caption_col=caption_col).items():
-            if v is not None and (not isinstance(v, str) or not v.strip()): raise ValueError(f"{k} must be a column name, not {v!r}")
+            if v is not None and (not isinstance(v, str) or not v.strip()):
+                raise ValueError(f"{k} must be a column name, not {v!r}")
         self.url_cols = (url_col.strip().lower(),) if url_col else _URL_COLS
         self.caption_cols = (caption_col.strip().lower(),) if caption_col else _CAPTION_COLS
         self.default_label = list_label(source) if isinstance(source, (str, Path)) else None
-        self.keep_licenses = {normalize_license(x) if normalize_license(x) != 'unknown' else x.strip() for x in license.split(',')} if license else None
+        self.keep_licenses = ({normalize_license(x) if normalize_license(x) != 'unknown' else x.strip()
+                               for x in license.split(',')} if license else None)
         super().__init__(name, n_item=n_item, cleaners=cleaners, label=label, quiet=quiet, **kwargs)
         self._reset()
 
@@ -778,7 +833,8 @@ def _skip(self:UrlListSearcher, i:int, row, reason:str, detail:str|None=None):
     level = logging.WARNING if self.skipped <= self.log_first else logging.DEBUG
     logger.log(level, "%s %s %d skipped: %s%s: %.80s", self.query, self.unit, i, SKIP_REASONS.get(reason, reason),
                f" ({detail})" if detail else '', text)
-    if self.skipped == self.log_first: logger.warning("%s: further skipped %ss are logged at DEBUG", self.query, self.unit)
+    if self.skipped == self.log_first:
+        logger.warning("%s: further skipped %ss are logged at DEBUG", self.query, self.unit)
 
 @patch
 def skipped_summary(self:UrlListSearcher)->str:
@@ -803,14 +859,16 @@ def row_doc(self:UrlListSearcher, i:int, row, rank:int|None=None)->Document|None
     why = url_problem(url)
     if why:
         detail = (_not_utf8(url) if why == 'not-utf8' else
-                  f"no column {self.url_cols[0]!r}" if why == 'no-url' and len(self.url_cols) == 1 and url is None else None)
+                  f"no column {self.url_cols[0]!r}" if why == 'no-url' and len(self.url_cols) == 1 and url is None
+                  else None)
         self._skip(i, row if url is None else url, why, detail); return None
     row = {k: _utf8(v) for k, v in row.items()}
     cap, page = take(*self.caption_cols), take(*_PAGE_COLS)
     lic, lurl, label, creator = take('license'), take('license_url'), take('label'), take('creator')
-    extra = {_utf8(str(k)): v for k, v in row.items() if k not in used and isinstance(v, (str, int, float, bool)) and v != ''}
-    d = self._doc(i if rank is None else rank, _http_url(url), license=_str(lic), license_url_=_http_url(lurl), title=_str(cap),
-                  page_url=_http_url(page), creator=_str(creator), extra=extra)
+    extra = {_utf8(str(k)): v for k, v in row.items()
+             if k not in used and isinstance(v, (str, int, float, bool)) and v != ''}
+    d = self._doc(i if rank is None else rank, _http_url(url), license=_str(lic), license_url_=_http_url(lurl),
+                  title=_str(cap), page_url=_http_url(page), creator=_str(creator), extra=extra)
     if d.label is None: d.label = str(label) if label is not None else self.default_label
     if lic and d.license == 'unknown': d.extra['license_given'] = str(lic)
     return d
@@ -832,6 +890,7 @@ def iter_docs(self:UrlListSearcher)->Iterator[Document]:
         yield d
     if self.skipped: logger.warning("%s", self.skipped_summary())
 
+# %% ../nbs/01_searcher.ipynb #226b78d6
 @patch
 def iter_pages(self:UrlListSearcher):
     seen = set()
@@ -847,6 +906,7 @@ def search(self:UrlListSearcher):
     self._reset()
     return Searcher.search(self)
 
+# %% ../nbs/01_searcher.ipynb #e7647127
 @patch
 def save(self:UrlListSearcher, path, **storage_options)->Dataset:
     "Write the records; without a prior `search`, stream the whole list straight into the folder"
@@ -858,7 +918,7 @@ def save(self:UrlListSearcher, path, **storage_options)->Dataset:
 
 # %% ../nbs/01_searcher.ipynb #7e6fe2f0
 def get_searcher(name:str)->type:
-    "The searcher class registered as `name` (`openverse`, `commons`, `bing`, `duckduckgo`, `google`, `flickr`, `urls`...)"
+    "The class registered as `name` (`openverse`, `commons`, `bing`, `duckduckgo`, `google`, `flickr`, `urls`...)"
     return searchers[name]
 
 def _live(name:str)->bool:
@@ -870,8 +930,9 @@ def engine_names(live_only:bool=False)->list[str]:
     "Names of every known engine (with `live_only`, those that search the web)"
     return [n for n in searchers.names() if not live_only or _live(n)]
 
+# %% ../nbs/01_searcher.ipynb #c5defd72
 def __getattr__(name):
-    "The prototype's `from web2dataset.searcher import GoogleImageSearcher`, found through the registry (an entry point)"
+    "The prototype's `from web2dataset.searcher import GoogleImageSearcher`, found through the registry (entry point)"
     if name == 'GoogleImageSearcher': return searchers['google']
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -884,18 +945,22 @@ class MultiSearcher(Searcher):
                  base_urls:dict|None=None, # engine name -> base URL
                  session=None, safe_search:bool=True, license:str|None=None, label:str|None=None, quiet:bool=False,
                  options:dict|None=None): # engine name -> dict of engine options
-        super().__init__(query, n_item=n_item, cleaners=cleaners, session=session, safe_search=safe_search, label=label, quiet=quiet)
-        if isinstance(engines, (str, Searcher)) or not engines: raise ValueError(f"engines must be a non-empty list of engine names or searchers, not {engines!r}")
+        super().__init__(query, n_item=n_item, cleaners=cleaners, session=session, safe_search=safe_search,
+                         label=label, quiet=quiet)
+        if isinstance(engines, (str, Searcher)) or not engines:
+            raise ValueError(f"engines must be a non-empty list of engine names or searchers, not {engines!r}")
         base_urls, options = base_urls or {}, options or {}
         unknown = set(base_urls) | set(options)
         self.license, self.searchers, self.errors = license, [], {}
         for e in engines:
             if isinstance(e, Searcher): self.searchers.append(e); continue
             unknown.discard(e)
-            kw = dict(n_item=n_item, base_url=base_urls.get(e), session=self.session, safe_search=safe_search, label=label, quiet=True)
+            kw = dict(n_item=n_item, base_url=base_urls.get(e), session=self.session, safe_search=safe_search,
+                      label=label, quiet=True)
             if license is not None: kw['license'] = license
             self.searchers.append(get_searcher(e)(query, **kw, **options.get(e, {})))
-        if unknown: raise ValueError(f"base_urls/options name engines that are not searched: {', '.join(sorted(unknown))}")
+        if unknown:
+            raise ValueError(f"base_urls/options name engines that are not searched: {', '.join(sorted(unknown))}")
 
     def iter_pages(self):
         self.errors, seen = {}, set()
@@ -919,7 +984,8 @@ class MultiSearcher(Searcher):
             if out: yield out
         if not seen and self.errors:
             msg = '; '.join(f"{k}: {v}" for k, v in self.errors.items())
-            raise (SearchBlocked if all(isinstance(e, SearchBlocked) for e in self.errors.values()) else SearchError)(f"every engine failed: {msg}")
+            raise (SearchBlocked if all(isinstance(e, SearchBlocked) for e in self.errors.values())
+                   else SearchError)(f"every engine failed: {msg}")
 
     @property
     def by_engine(self)->Counter: return Counter(d.engine for d in self.docs)
@@ -934,17 +1000,19 @@ def check_engines(engines:list|None=None, # engine names, default every engine t
                   n_item:int=3, # results asked of each engine
                   options:dict|None=None, # engine name -> dict of engine options
                   session=None)->list[dict]:
-    "One tiny search per engine: a list of dicts with engine, status (ok/blocked/broken/skipped), results, seconds, error"
+    "One tiny search per engine: dicts of engine, status (ok/blocked/broken/skipped), results, seconds, error"
     rows, base_urls, options = [], base_urls or {}, options or {}
     session = session or make_session(timeout=timeout, retries=1, max_retry_after=5)
     for name in engines or engine_names(live_only=True):
         t0, row = time.monotonic(), dict(engine=name, status='ok', results=0, seconds=0.0, error=None)
-        try: s = get_searcher(name)(query, n_item=n_item, base_url=base_urls.get(name), session=session, quiet=True, **options.get(name, {}))
+        try: s = get_searcher(name)(query, n_item=n_item, base_url=base_urls.get(name), session=session, quiet=True,
+                                    **options.get(name, {}))
         except (ValueError, TypeError, ImportError, Web2DatasetError) as e: row.update(status='skipped', error=str(e))
         else:
             try:
                 docs = s.search()
-                row.update(results=len(docs), status='ok' if docs else 'broken', error=None if docs else f'no results for {query!r}')
+                row.update(results=len(docs), status='ok' if docs else 'broken',
+                           error=None if docs else f'no results for {query!r}')
             except SearchBlocked as e: row.update(status='blocked', error=str(e))
             except Exception as e: row.update(status='broken', error=f"{type(e).__name__}: {e}")
         row['seconds'] = round(time.monotonic() - t0, 2)

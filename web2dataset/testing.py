@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 with a corpus of images, search-engine replays and every fault a downloader meets in the wild
+"""A real HTTP server on 127.0.0.1 with a corpus of images, search-engine replays and every fault a downloader meets
 
 Docs: https://web2dataset.github.io/web2dataset/testing.html.md"""
 
@@ -168,7 +168,7 @@ def corpus(n:int=50, # number of images
     return [dict(r) for r in photos] + [dict(_generated(seed, i, image_bytes)) for i in range(n - len(photos))]
 
 # %% ../nbs/06_testing.ipynb #c2d2116f
-def latency_fn(spec=0.0, # seconds, ('lognormal', median, sigma), ('uniform', lo, hi), ('exponential', mean) or a callable
+def latency_fn(spec=0.0, # seconds, ('lognormal', median, sigma), ('uniform', lo, hi), ('exponential', mean), a callable
                seed:int=0):
     "A thread-safe function returning the delay in seconds of the next request"
     if callable(spec): return spec
@@ -246,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalWeb:
     "A local web on 127.0.0.1: an image corpus, engine replays, fault routes and robots.txt"
     def __init__(self,
-                 latency=0.0, # seconds per request, or ('lognormal', median, sigma), ('uniform', lo, hi), ('exponential', mean)
+                 latency=0.0, # seconds per request, or a distribution as in `latency_fn`
                  bandwidth:float=None, # bytes per second per response, None: unlimited
                  seed:int=0, # seed of the corpus, the latency draws and the generated images
                  n_images:int=50, # size of the corpus
@@ -289,6 +289,7 @@ def _reset_local(self:LocalWeb):
 def _set_urls(self:LocalWeb):
     for r in self.images: r.update(url=self.url_for(r['path']), page_url=self.url_for(f"/page/{r['name']}.html"))
 
+# %% ../nbs/06_testing.ipynb #28d3b18c
 @patch
 def start(self:LocalWeb):
     "Start serving on a free port; returns `self`"
@@ -303,6 +304,7 @@ def start(self:LocalWeb):
     self._thread.start()
     return self
 
+# %% ../nbs/06_testing.ipynb #7a03cb56
 @patch
 def stop(self:LocalWeb):
     "Stop serving: end every connection (hanging faults included), close the port, join the server thread"
@@ -328,6 +330,7 @@ def _head(status, headers) -> bytes:
     lines = [f'HTTP/1.1 {status} {reason}'] + [f'{k}: {v}' for k, v in headers.items()]
     return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1', 'replace')
 
+# %% ../nbs/06_testing.ipynb #1f698a32
 @patch
 def _count(self:LocalWeb, method, target, path, headers):
     with self._lock:
@@ -337,6 +340,7 @@ def _count(self:LocalWeb, method, target, path, headers):
         if self.keep_requests: self._requests.append((method, target, dict(headers), time.time()))
         return self._by_path[path], self._by_target[target]
 
+# %% ../nbs/06_testing.ipynb #3f43b3e1
 def _read_body(h) -> bytes:
     "The body of the request on handler `h`, with a Content-Length or chunked"
     if h.headers.get('Transfer-Encoding', '').lower() != 'chunked':
@@ -349,12 +353,14 @@ def _read_body(h) -> bytes:
     while h.rfile.readline() not in (b'\r\n', b'\n', b''): pass # trailers
     return b''.join(parts)
 
+# %% ../nbs/06_testing.ipynb #db47885d
 @patch
 def _handle(self:LocalWeb, h):
     "Answer one request on the connection handler `h`"
     body, target = _read_body(h), h.path
     path = urlsplit(target).path
-    if path.startswith(ADMIN): return self._send(h, *as_response(self._admin(Request(h.command, target, h.headers, body))))
+    if path.startswith(ADMIN):
+        return self._send(h, *as_response(self._admin(Request(h.command, target, h.headers, body))))
     count, tcount = self._count(h.command, target, path, h.headers)
     delay = self._latency()
     if delay > 0 and self._stop.wait(delay): h.close_connection = True; return
@@ -368,6 +374,7 @@ def _handle(self:LocalWeb, h):
         else: self._send(h, *as_response(res), head=h.command == 'HEAD')
     except OSError: h.close_connection = True
 
+# %% ../nbs/06_testing.ipynb #4fad27a4
 @patch
 def _send(self:LocalWeb, h, status, headers, body, head=False):
     "Write a complete response, at `bandwidth` bytes/s if capped"
@@ -395,14 +402,18 @@ def _dispatch(self:LocalWeb, req):
     "The response to `req`: a registered route first, then the built-in pages, images and faults"
     p = req.path
     if h := self._find_route(p): return h(req)
-    if p == '/robots.txt': return (200, {'Content-Type': 'text/plain'}, self._robots) if self._robots is not None else (404, 'no robots.txt')
+    if p == '/robots.txt':
+        return ((200, {'Content-Type': 'text/plain'}, self._robots) if self._robots is not None
+                else (404, 'no robots.txt'))
     if p == '/': return self._gallery()
-    if m := re.fullmatch(r'(?:/private)?/img/gen/(\d+)\.jpg', p): return 200, {'Content-Type': 'image/jpeg'}, self._gen_bytes(int(m[1]))
+    if m := re.fullmatch(r'(?:/private)?/img/gen/(\d+)\.jpg', p):
+        return 200, {'Content-Type': 'image/jpeg'}, self._gen_bytes(int(m[1]))
     if (m := re.fullmatch(r'(?:/private)?/img/([^/]+)', p)) and m[1] in self._by_name:
         r = self._by_name[m[1]]
         return 200, {'Content-Type': r['mime']}, r['data']
     if (m := re.fullmatch(r'/page/([^/]+)\.html', p)) and m[1] in self._by_name: return self._page(self._by_name[m[1]])
-    if (m := re.fullmatch(r'/fault/([\w-]+)', p)) and m[1] in FAULTS: return FAULTS[m[1]](self, req, req.query.get('token', ''))
+    if (m := re.fullmatch(r'/fault/([\w-]+)', p)) and m[1] in FAULTS:
+        return FAULTS[m[1]](self, req, req.query.get('token', ''))
     return 404, {'Content-Type': 'text/plain'}, f'not found: {p}'
 
 # %% ../nbs/06_testing.ipynb #8547470a
@@ -410,7 +421,8 @@ def _dispatch(self:LocalWeb, req):
 def _gen_base(self:LocalWeb, j):
     "Pool picture `j` (made on first use)"
     if (b := self._pool.get(j)) is None:
-        b = self._pool[j] = make_image((self.seed, 2, j), fmt='JPEG', target_bytes=self.image_bytes, shape=SHAPES[j % 2])
+        b = self._pool[j] = make_image((self.seed, 2, j), fmt='JPEG', target_bytes=self.image_bytes,
+                                       shape=SHAPES[j % 2])
     return b
 
 @patch
@@ -422,6 +434,7 @@ def warm(self:LocalWeb):
     for j in range(self.pool): self._gen_base(j)
     return self
 
+# %% ../nbs/06_testing.ipynb #d9c9b167
 @patch
 def gen(self:LocalWeb, i:int) -> dict:
     "The record of /img/gen/<i>.jpg"
@@ -429,6 +442,7 @@ def gen(self:LocalWeb, i:int) -> dict:
                         license='cc0-1.0', license_url=LICENSE_URLS['cc0-1.0'], creator='web2dataset',
                         label=SHAPES[(i % self.pool) % 2])
 
+# %% ../nbs/06_testing.ipynb #c7acd253
 @patch
 def image_urls(self:LocalWeb,
                n:int=None, # how many; None: the corpus; more than the corpus: continued with /img/gen/<i>.jpg
@@ -502,6 +516,7 @@ def hits(self:LocalWeb, path:str=None) -> int:
     p = self._rel(path)
     with self._lock: return (self._by_target if '?' in p else self._by_path)[p]
 
+# %% ../nbs/06_testing.ipynb #3bdcf707
 @patch(as_prop=True)
 def requests(self:LocalWeb) -> list:
     "Log of the requests: (method, path_with_query, headers, time)"
@@ -533,6 +548,7 @@ def _fault(name):
     def deco(f): FAULTS[name] = f; return f
     return deco
 
+# %% ../nbs/06_testing.ipynb #c79b69cb
 @patch
 def fault(self:LocalWeb,
           name:str, # one of `FAULTS`
@@ -543,12 +559,14 @@ def fault(self:LocalWeb,
     if name not in FAULTS: raise KeyError(f'unknown fault {name!r}; one of: {", ".join(FAULTS)}')
     return self.url_for(f'/fault/{name}?' + urlencode(dict(token=ifnone(token, uuid.uuid4().hex[:12]), **params)))
 
+# %% ../nbs/06_testing.ipynb #4331d8cb
 @patch
 def fault_image(self:LocalWeb, name:str, token:str='') -> bytes:
     "The JPEG a fault serves once it behaves: distinct bytes per fault and token"
     return jpeg_comment(self._fault_base, f'web2dataset fault {name} {token}')
 
-def _image(web, name, token, **headers): return 200, {'Content-Type': 'image/jpeg', **headers}, web.fault_image(name, token)
+def _image(web, name, token, **headers):
+    return 200, {'Content-Type': 'image/jpeg', **headers}, web.fault_image(name, token)
 
 # %% ../nbs/06_testing.ipynb #38738083
 @patch
@@ -567,19 +585,24 @@ def _stream(self:LocalWeb, h, headers, chunks, pause=0.0):
         h.wfile.write(c)
         if self._stop.wait(pause) or time.time() > end: break
 
+# %% ../nbs/06_testing.ipynb #e58a6b1f
 _NOISE = bytes(np.random.default_rng(0).integers(0, 255, 65536, dtype=np.uint8))
 
 def _forever(chunk):
     while True: yield chunk
 
+# %% ../nbs/06_testing.ipynb #d583e857
 @lru_cache(maxsize=None)
 def bomb_png(side:int=30_000) -> bytes:
     "A valid 1-bit PNG of `side`x`side` black pixels: ~110 KB that decode to `side`² pixels"
     def chunk(tag, data): return len(data).to_bytes(4, 'big') + tag + data + zlib.crc32(tag + data).to_bytes(4, 'big')
     block, c = (b'\x00' + bytes((side + 7) // 8)) * 1000, zlib.compressobj(9)
-    idat = b''.join(c.compress(block) for _ in range(side // 1000)) + c.compress(block[:len(block) // 1000 * (side % 1000)]) + c.flush()
-    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', side, side, 1, 0, 0, 0, 0)) + chunk(b'IDAT', idat) + chunk(b'IEND', b'')
+    idat = (b''.join(c.compress(block) for _ in range(side // 1000))
+            + c.compress(block[:len(block) // 1000 * (side % 1000)]) + c.flush())
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', side, side, 1, 0, 0, 0, 0))
+            + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
 
+# %% ../nbs/06_testing.ipynb #a4db10b8
 def corrupt_jpeg(data:bytes, seed:int=0) -> bytes:
     "`data` (a JPEG) cut after its scan header and followed by 200 bytes of garbage, with no end marker"
     i = data.index(b'\xff\xda')
@@ -595,16 +618,19 @@ _fault('404')(_status(404, 'not found'))
 _fault('500')(_status(500, 'internal server error'))
 
 @_fault('503-then-ok')
-def _(web, req, token): return (503, {'Content-Type': 'text/plain'}, 'busy') if req.target_count <= 2 else _image(web, '503-then-ok', token)
+def _(web, req, token):
+    return (503, {'Content-Type': 'text/plain'}, 'busy') if req.target_count <= 2 else _image(web, '503-then-ok', token)
 
 @_fault('retry-after')
-def _(web, req, token): return (429, {'Retry-After': '1'}, 'slow down') if req.target_count == 1 else _image(web, 'retry-after', token)
+def _(web, req, token):
+    return (429, {'Retry-After': '1'}, 'slow down') if req.target_count == 1 else _image(web, 'retry-after', token)
 
 @_fault('retry-after-date')
 def _(web, req, token):
     if req.target_count > 1: return _image(web, 'retry-after-date', token)
     return 429, {'Retry-After': formatdate(time.time() + 2, usegmt=True)}, 'slow down'
 
+# %% ../nbs/06_testing.ipynb #0f37cbfb
 @_fault('reset')
 def _(web, req, token):
     def reset(h):
@@ -636,18 +662,24 @@ def _(web, req, token):
         h.wfile.write(_head(200, {'Content-Type': 'image/jpeg', 'Content-Length': len(body)}) + body[:len(body) // 2])
     return truncated
 
-_fault('html')(lambda web, req, token: (200, {'Content-Type': 'image/jpeg'}, '<!doctype html><html><body>Access denied</body></html>'))
+# %% ../nbs/06_testing.ipynb #c942b8c1
+_fault('html')(lambda web, req, token: (200, {'Content-Type': 'image/jpeg'},
+                                        '<!doctype html><html><body>Access denied</body></html>'))
 _fault('empty')(lambda web, req, token: (200, {'Content-Type': 'image/jpeg'}, b''))
-_fault('wrong-type')(lambda web, req, token: (200, {'Content-Type': 'text/plain'}, web.fault_image('wrong-type', token)))
-_fault('corrupt')(lambda web, req, token: (200, {'Content-Type': 'image/jpeg'}, corrupt_jpeg(web.fault_image('corrupt', token))))
+_fault('wrong-type')(lambda web, req, token: (200, {'Content-Type': 'text/plain'},
+                                              web.fault_image('wrong-type', token)))
+_fault('corrupt')(lambda web, req, token: (200, {'Content-Type': 'image/jpeg'},
+                                           corrupt_jpeg(web.fault_image('corrupt', token))))
 _fault('bomb')(lambda web, req, token: (200, {'Content-Type': 'image/png'}, bomb_png()))
 _fault('huge')(lambda web, req, token: lambda h: web._stream(
     h, {'Content-Type': 'image/jpeg', 'Content-Length': 2**31}, _forever(_NOISE), pause=0.001))
 _fault('endless')(lambda web, req, token: lambda h: web._stream(
     h, {'Content-Type': 'image/jpeg'}, _forever(_NOISE), pause=0.001))
 _fault('endless-chunked')(lambda web, req, token: lambda h: web._stream(
-    h, {'Content-Type': 'image/jpeg', 'Transfer-Encoding': 'chunked'}, _forever(b'%x\r\n%s\r\n' % (len(_NOISE), _NOISE)), pause=0.001))
+    h, {'Content-Type': 'image/jpeg', 'Transfer-Encoding': 'chunked'},
+    _forever(b'%x\r\n%s\r\n' % (len(_NOISE), _NOISE)), pause=0.001))
 
+# %% ../nbs/06_testing.ipynb #ec318da8
 @_fault('redirect-chain')
 def _(web, req, token):
     hop = int(req.query.get('hop', 0))
@@ -657,7 +689,10 @@ def _(web, req, token):
 _fault('redirect-loop')(lambda web, req, token: (
     302, {'Location': web.fault('redirect-loop', token, hop=1 - int(req.query.get('hop', 0)))}, ''))
 _fault('redirect-private')(lambda web, req, token: (302, {'Location': 'http://169.254.169.254/latest/meta-data/'}, ''))
-_fault('redirect-loopback')(lambda web, req, token: (302, {'Location': f'http://127.0.0.2:{web.port}/img/gen/0.jpg'}, ''))
+_fault('redirect-loopback')(lambda web, req, token: (
+    302, {'Location': f'http://127.0.0.2:{web.port}/img/gen/0.jpg'}, ''))
+
+# %% ../nbs/06_testing.ipynb #e89b89dd
 _fault('noai')(lambda web, req, token: _image(web, 'noai', token, **{'X-Robots-Tag': 'noai'}))
 _fault('noimageai')(lambda web, req, token: _image(web, 'noimageai', token, **{'X-Robots-Tag': 'noimageai'}))
 _fault('tdm')(lambda web, req, token: _image(web, 'tdm', token, **{'tdm-reservation': '1'}))
@@ -704,6 +739,7 @@ def _site_file(self:LocalWeb, path:str, ctype:str, body=None):
     text = body if isinstance(body, str) else json.dumps(body)
     self.route(path, lambda req: (200, {'Content-Type': ctype}, text))
 
+# %% ../nbs/06_testing.ipynb #eb2d84db
 @patch(as_prop=True)
 def tdmrep(self:LocalWeb):
     "The rules of /.well-known/tdmrep.json (a list, or the text), None: 404"
@@ -712,6 +748,7 @@ def tdmrep(self:LocalWeb):
 @patch(set_prop=True)
 def tdmrep(self:LocalWeb, body): self._site_file('/.well-known/tdmrep.json', 'application/json', body)
 
+# %% ../nbs/06_testing.ipynb #c9ecbb7b
 @patch(as_prop=True)
 def ai_txt(self:LocalWeb):
     "The text of /ai.txt, None: 404"
@@ -720,6 +757,7 @@ def ai_txt(self:LocalWeb):
 @patch(set_prop=True)
 def ai_txt(self:LocalWeb, body): self._site_file('/ai.txt', 'text/plain', body)
 
+# %% ../nbs/06_testing.ipynb #6157770c
 @_fault('xmp')
 def _(web, req, token):
     dmi = req.query.get('dmi', 'DMI-PROHIBITED-AIMLTRAINING')

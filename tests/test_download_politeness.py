@@ -76,3 +76,30 @@ def test_retry_after_per_request(tmp_path, client):
         others = [t for m, target, h, t in web.requests if target.startswith('/ra/') and target != '/ra/0.jpg']
         assert again - first >= 2.9                                    # the wait the server asked for
         assert len(others) == 11 and max(others) < again               # meanwhile the host served the others
+
+@pytest.mark.parametrize('client', CLIENTS)
+def test_stalled_requests_leave_the_count(tmp_path, client):
+    """Four requests that get no answer until the host's 30 other images have been asked for: with two slots per
+    host, those 30 can only be asked for if the silent four stop counting against the host's concurrency (`stall`).
+    Without that they wait behind them, the four time out and fail; with it, everything downloads."""
+    with LocalWeb(n_images=8) as web:
+        lock, asked, served = threading.Lock(), [0], threading.Event()
+        jpeg = web.content(web.image_urls(1)[0])
+        def ok(req):
+            with lock:
+                asked[0] += 1
+                if asked[0] == 30: served.set()
+            return 200, {'Content-Type': 'image/jpeg'}, jpeg
+        def stuck(req):
+            served.wait(20)
+            return 200, {'Content-Type': 'image/jpeg'}, jpeg
+        web.route('/ok/*', ok); web.route('/stuck/*', stuck)
+        urls = [web.url_for(f'/stuck/{i}.jpg') for i in range(4)] + [web.url_for(f'/ok/{i}.jpg') for i in range(30)]
+        ds = _folder(tmp_path, urls)
+        dl = BasicDownloader(ds.path, client=client, max_per_host=2, timeout=(5, 8), deadline=20,
+                             allow_private={'127.0.0.1'}, quiet=True)
+        stats = dl.download()
+        assert stats['counts'] == {'downloaded': 34}, (client, stats)
+        assert served.is_set() and asked[0] == 30
+        h = dl._state()['session'].limiter._hosts['127.0.0.1']
+        assert (h.inflight, h.stalled, len(h.slots)) == (0, 0, 0)   # every slot given back

@@ -617,7 +617,7 @@ class HostLimiter:
                  increase:float=1.0, # each other answer adds this to its allowed rate (requests/s) and concurrency
                  cooldown:float=1.0, # seconds after a cut during which more 429/503 do not cut again
                  free_rate:float=64, # without a `rate`, a host whose allowed rate is back here is unlimited again
-                 stall:float|None=2.0, # a request under `stall_speed` for this long leaves the concurrency count
+                 stall:float|None=1.0, # a request under `stall_speed` for this long leaves the concurrency count
                  stall_speed:float=1024, # bytes/s below which a request (`take`, `got`) is stalled
                  max_stalled:int=16): # most stalled requests per host, beside its concurrency
         store_attr()
@@ -672,7 +672,9 @@ def reserve(self:HostLimiter, host:str)->float:
 class _Slot:
     "One request holding a slot of `host`: the bytes it received, and since when it is watched for a stall"
     __slots__ = ('host', 'bytes', 'mark', 'marked', 'stalled')
-    def __init__(self, host:str): self.host, self.bytes, self.mark, self.marked, self.stalled = host, 0, time.monotonic(), 0, False
+    def __init__(self, host:str):
+        self.host, self.bytes, self.stalled = host, 0, False
+        self.mark, self.marked = time.monotonic(), 0   # the stretch watched for a stall: since when, bytes then
     def __repr__(self): return f"_Slot({self.host!r}, bytes={self.bytes}, stalled={self.stalled})"
 
 # %% ../nbs/00_core.ipynb #da98095a
@@ -684,7 +686,8 @@ def _unstall(self:HostLimiter, h:_HostState):
     for s in h.slots:
         if h.stalled >= self.max_stalled: return
         if s.stalled or (dt := now - s.mark) < self.stall: continue
-        if s.bytes - s.marked < self.stall_speed * dt: s.stalled, h.inflight, h.stalled = True, h.inflight - 1, h.stalled + 1
+        if s.bytes - s.marked < self.stall_speed * dt:
+            s.stalled, h.inflight, h.stalled = True, h.inflight - 1, h.stalled + 1
         else: s.mark, s.marked = now, s.bytes   # it moves: watch the next stretch
 
 @patch
@@ -878,7 +881,7 @@ class Session(requests.Session):
         return r
 
     def _delay(self, attempt, resp=None):
-        "Seconds before retry number `attempt`: `Retry-After` if given (capped), else exponential backoff with full jitter"
+        "Seconds before retry `attempt`: `Retry-After` if given (capped), else exponential backoff with full jitter"
         ra = parse_retry_after(resp.headers.get('Retry-After')) if resp is not None else None
         if ra is not None: return min(ra, self.max_retry_after)
         return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** attempt))
@@ -938,7 +941,8 @@ def _classify(e:Exception, url:str)->DownloadError:
     if isinstance(e, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return DownloadError('truncated', url, transient=True)
     if isinstance(e, requests.ConnectionError): return DownloadError('connection', f"{url}: {e}", transient=True)
-    if isinstance(e, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema):
+    rx = requests.exceptions
+    if isinstance(e, rx.InvalidURL | rx.MissingSchema | rx.InvalidSchema):
         return DownloadError('bad-url', url)
     return DownloadError('error', f"{url}: {type(e).__name__}: {e}")
 

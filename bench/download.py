@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Download benchmark: web2dataset's BasicDownloader against img2dataset, on the same local web, in one run.
 
-    python bench/download.py                      # 2000 images of ~40 KB, 50 ms latency, 3 runs each; then 100 000 URLs for peak RSS
+    python bench/download.py                      # 2000 images of ~40 KB, 50 ms latency, 3 runs each;
+                                                  # then 100 000 URLs for peak RSS
     python bench/download.py --n 500 --big 0 --repeat 1             # quick
     python bench/download.py --client curl,threads --dir /dev/shm   # both HTTP clients, outputs in memory
     python bench/download.py --img2dataset /path/to/venv/bin/img2dataset
@@ -13,7 +14,8 @@ the GIL with the clients. Each tool runs as its own process, timed from start to
 list and writing every file included), one after the other on the same URL list. web2dataset starts from the URL
 list too: `download(docs=UrlListSearcher(list).iter_docs())` adds each URL and downloads, validates and records it
 in one pass (`--records-first`: a `found` record per URL first, then the download, as after a search), per-host
-limits lifted (`max_per_host=None, rate_per_host=None`, one local host as img2dataset sees it without limits). img2dataset runs as the issue asks: `--output_format files --resize_mode no
+limits lifted (`max_per_host=None, rate_per_host=None`, one local host as img2dataset sees it without limits).
+img2dataset runs as the issue asks: `--output_format files --resize_mode no
 --disable_all_reencoding True --processes_count 2 --thread_count 64`; web2dataset with as many processes
 (`download(processes=2)`). The runs are interleaved; before each, `os.sync()` flushes the files of the last one so
 that its disk writes do not land on the next tool. Prints images/s for each (best and median) and the ratios.
@@ -46,12 +48,14 @@ import sys, time, json
 from web2dataset.core import Dataset
 from web2dataset.downloader import BasicDownloader
 from web2dataset.searcher import UrlListSearcher
-urls, out, threads, processes, client, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+urls, out, client, mode = sys.argv[1], sys.argv[2], sys.argv[5], sys.argv[6]
+threads, processes = int(sys.argv[3]), int(sys.argv[4])
 def main():
     ds = Dataset(out)
     docs = UrlListSearcher(urls).iter_docs()
     if mode == 'records': ds.add(docs); docs = None          # search step first: a `found` record per URL
-    dl = BasicDownloader(out, client=client, threads=threads, max_per_host=None, rate_per_host=None, allow_private=True, quiet=True)
+    dl = BasicDownloader(out, client=client, threads=threads, max_per_host=None, rate_per_host=None, allow_private=True,
+                         quiet=True)
     print(json.dumps(dl.download(processes=processes, docs=docs)))
 if __name__ == '__main__': main()
 '''
@@ -111,19 +115,9 @@ def many_hosts(a, i2d, tmp):
         urls = tmp/'urls.txt'
         urls.write_text('\n'.join(web.image_urls(a.n)) + '\n')
         if a.settle: print(f"waiting {a.settle:.0f} s for the file system to settle"); time.sleep(a.settle)
-        res = {}
-        for i in range(a.repeat):
-            for tool in tools:
-                out = tmp/f'{tool}-{i}'
-                cmd = (i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else
-                       quickstart_cmd(urls, out) if tool == 'w2d-quickstart' else cli_cmd(urls, out))
-                os.sync()
-                wall, cpu, sys_cpu, rc, log = run(cmd, env=env)
-                n = count_images(out if tool == 'img2dataset' else out/'images')
-                if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
-                res.setdefault(tool, []).append(n / wall)
-                print(f"  {tool:15s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
-                      f"client CPU {cpu:.2f} s")
+        cmd_for = lambda tool, out: (i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else
+                                     quickstart_cmd(urls, out) if tool == 'w2d-quickstart' else cli_cmd(urls, out))
+        res = interleaved(tools, cmd_for, tmp, a.repeat, env=env)
         report(res)
 
 FAULTS_RUN = r'''
@@ -154,13 +148,32 @@ def fault_corpus(a, clients, tmp):
             statuses = Counter(s for s, _ in ends.values())
             print(f"  {c:8s} {wall:6.1f} s; {dict(statuses)}; wrong end states: {dict(wrong) or 'none'}")
 
+def interleaved(tools, cmd_for, tmp, repeat, env=None):
+    "Run each tool `repeat` times, interleaved, each into a new folder; images/s of every run, by tool"
+    res = {}
+    for i in range(repeat):
+        for tool in tools:
+            out = tmp/f'{tool}-{i}'
+            os.sync()   # the last run's files reach the disk now, not during this run
+            wall, cpu, sys_cpu, rc, log = run(cmd_for(tool, out), env=env)
+            n = count_images(out if tool == 'img2dataset' else out/'images')
+            if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
+            res.setdefault(tool, []).append(n / wall)
+            print(f"  {tool:17s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
+                  f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image "
+                  f"({1000 * sys_cpu / max(n, 1):.2f} in the kernel)")
+            # outputs are kept until the end: deleting 4000 files slows the next run's file creations (see above)
+    return res
+
 def report(res):
     "Best and median images/s of each tool, and each web2dataset path's ratio to img2dataset"
     med = lambda r: sorted(r)[len(r) // 2]
-    for t, r in res.items(): print(f"{t:17s} best {max(r):.0f}, median {med(r):.0f} images/s ({', '.join(f'{x:.0f}' for x in r)})")
+    for t, r in res.items():
+        print(f"{t:17s} best {max(r):.0f}, median {med(r):.0f} images/s ({', '.join(f'{x:.0f}' for x in r)})")
     for t in res:
         if t != 'img2dataset' and 'img2dataset' in res:
-            print(f"ratio {t} / img2dataset: best {max(res[t]) / max(res['img2dataset']):.2f}x, median {med(res[t]) / med(res['img2dataset']):.2f}x")
+            best, mid = max(res[t]) / max(res['img2dataset']), med(res[t]) / med(res['img2dataset'])
+            print(f"ratio {t} / img2dataset: best {best:.2f}x, median {mid:.2f}x")
 
 def _cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -190,8 +203,9 @@ def w2d_cmd(urls, out, threads, processes, client, mode='list'):
     return [sys.executable, '-c', W2D, str(urls), str(out), str(threads), str(processes), client, mode]
 
 def i2d_cmd(exe, urls, out):
-    return [exe, '--url_list', str(urls), '--output_folder', str(out), '--output_format', 'files', '--resize_mode', 'no',
-            '--disable_all_reencoding', 'True', '--processes_count', '2', '--thread_count', '64', '--input_format', 'txt']
+    return [exe, '--url_list', str(urls), '--output_folder', str(out), '--output_format', 'files',
+            '--resize_mode', 'no', '--disable_all_reencoding', 'True', '--processes_count', '2', '--thread_count', '64',
+            '--input_format', 'txt']
 
 def find_img2dataset(given):
     if given == 'none': return None
@@ -204,17 +218,25 @@ def main():
     ap.add_argument('--n', type=int, default=2000, help='images in the side-by-side run')
     ap.add_argument('--latency', type=float, default=0.05, help='seconds per request at the local web')
     ap.add_argument('--image-bytes', type=int, default=40_000)
-    ap.add_argument('--client', default='auto', help="web2dataset's HTTP clients, comma-separated: auto (curl when pycurl is installed), curl, threads")
-    ap.add_argument('--records-first', action='store_true', help="web2dataset writes a `found` record per URL, then downloads (the search-then-download path) instead of download(docs=...)")
+    ap.add_argument('--client', default='auto',
+                    help="web2dataset's HTTP clients, comma-separated: auto (curl if pycurl is there), curl, threads")
+    ap.add_argument('--records-first', action='store_true',
+                    help="web2dataset writes a `found` record per URL, then downloads (the search-then-download path) "
+                         "instead of download(docs=...)")
     ap.add_argument('--threads', type=int, default=128, help='web2dataset downloads in flight per process')
     ap.add_argument('--processes', type=int, default=2, help='web2dataset worker processes (img2dataset runs 2)')
-    ap.add_argument('--dir', default=None, help='where the outputs go (default: the temporary folder; /dev/shm keeps the disk out)')
-    ap.add_argument('--settle', type=float, default=0, help='seconds to wait before the first run (see the notes on ext4 above)')
-    ap.add_argument('--repeat', type=int, default=3, help='runs of each tool, interleaved (best, median and all reported)')
+    ap.add_argument('--dir', default=None,
+                    help='where the outputs go (default: the temporary folder; /dev/shm keeps the disk out)')
+    ap.add_argument('--settle', type=float, default=0,
+                    help='seconds to wait before the first run (see the notes on ext4 above)')
+    ap.add_argument('--repeat', type=int, default=3,
+                    help='runs of each tool, interleaved (best, median and all reported)')
     ap.add_argument('--big', type=int, default=100_000, help='URLs of the peak-RSS run (0: skip)')
     ap.add_argument('--hosts', type=int, default=0, help='many hosts: this many local webs on 127.0.0.2... (0: one)')
-    ap.add_argument('--faults', type=int, default=0, help='URLs of each fault kind on one host, every default (0: skip)')
-    ap.add_argument('--img2dataset', default=None, help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
+    ap.add_argument('--faults', type=int, default=0,
+                    help='URLs of each fault kind on one host, every default (0: skip)')
+    ap.add_argument('--img2dataset', default=None,
+                    help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')   # img2dataset's albumentations would look online
 
@@ -230,7 +252,8 @@ def main():
         try: return fault_corpus(a, clients, tmp)
         finally: shutil.rmtree(tmp, ignore_errors=True)
     tools = [f'web2dataset-{c}' for c in clients] + (['img2dataset'] if i2d else [])
-    print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB, {a.latency * 1000:.0f} ms latency; outputs in {tmp}; "
+    print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB, {a.latency * 1000:.0f} ms latency; "
+          f"outputs in {tmp}; "
           f"web2dataset: {a.threads} in flight x {a.processes} process(es); img2dataset: {i2d or 'not installed'}")
     try:
         with LocalWeb(process=True, latency=a.latency, image_bytes=a.image_bytes, n_images=8, with_skimage=False,
@@ -238,19 +261,10 @@ def main():
             urls = tmp/'urls.txt'
             urls.write_text('\n'.join(web.image_urls(a.n)) + '\n')
             if a.settle: print(f"waiting {a.settle:.0f} s for the file system to settle"); time.sleep(a.settle)
-            res = {}
-            for i in range(a.repeat if a.n else 0):
-                for tool in tools:
-                    out = tmp/f'{tool}-{i}'
-                    cmd = i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else w2d_cmd(urls, out, a.threads, a.processes, tool.split('-')[1], 'records' if a.records_first else 'list')
-                    os.sync()   # the last run's files reach the disk now, not during this run
-                    wall, cpu, sys_cpu, rc, log = run(cmd)
-                    n = count_images(out if tool == 'img2dataset' else out/'images')
-                    if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
-                    res.setdefault(tool, []).append(n / wall)
-                    print(f"  {tool:17s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
-                          f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image ({1000 * sys_cpu / max(n, 1):.2f} in the kernel)")
-                    # outputs are kept until the end: deleting 4000 files makes the next run's file creations slow (see above)
+            mode = 'records' if a.records_first else 'list'
+            cmd_for = lambda tool, out: (i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else
+                                         w2d_cmd(urls, out, a.threads, a.processes, tool.split('-')[1], mode))
+            res = interleaved(tools, cmd_for, tmp, a.repeat if a.n else 0)
             report(res)
 
             if a.big:
@@ -260,7 +274,8 @@ def main():
                     wall, rc, peak, log = peak_rss_mb(w2d_cmd(urls, out, a.threads, 1, c))
                     if rc: print(f"web2dataset exited {rc}:\n{log[-2000:]}")
                     n = count_images(out/'images')
-                    print(f"{a.big} URLs, {c} client, 1 process: {n} images in {wall:.0f} s = {n / wall:.0f} images/s, peak RSS {peak:.0f} MB")
+                    print(f"{a.big} URLs, {c} client, 1 process: {n} images in {wall:.0f} s = {n / wall:.0f} "
+                          f"images/s, peak RSS {peak:.0f} MB")
                     shutil.rmtree(out, ignore_errors=True)
     finally: shutil.rmtree(tmp, ignore_errors=True)
 

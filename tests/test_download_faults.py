@@ -17,7 +17,8 @@ def test_every_fault_kind_is_known():
     "A fault added to LocalWeb must get an expectation here"
     assert set(FAULTS) == set(EXPECTED), set(FAULTS) ^ set(EXPECTED)
 
-CLIENTS = ['threads', pytest.param('curl', marks=pytest.mark.skipif(not _has_pycurl(), reason='pycurl (the fast extra) is not installed'))]
+CLIENTS = ['threads', pytest.param('curl', marks=pytest.mark.skipif(not _has_pycurl(),
+                                                                   reason='pycurl (the fast extra) is not installed'))]
 
 @pytest.fixture(scope='module', params=CLIENTS)
 def run(tmp_path_factory, request):
@@ -32,8 +33,8 @@ def run(tmp_path_factory, request):
         rng.shuffle(docs)
         ds = Dataset(tmp_path_factory.mktemp('faults')/'ds')
         ds.add(docs)
-        dl = BasicDownloader(ds.path, client=client, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
-                             retries=3, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
+        dl = BasicDownloader(ds.path, client=client, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5),
+                             deadline=6, retries=3, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
         assert dl.client_name == client
         out = {}
         t = threading.Thread(target=lambda: out.update(stats=dl.download()), daemon=True)
@@ -86,8 +87,8 @@ def test_retry_failed_only_transient(run):
     ds, urls, private, good, stats, hits, web, client = run
     before = {d.uuid: (d.status, d.reason, d.sha256) for d in ds.docs()}
     web.reset_counts()
-    dl = BasicDownloader(ds.path, client=client, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5), deadline=6,
-                         retries=0, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
+    dl = BasicDownloader(ds.path, client=client, threads=64, max_per_host=48, rate_per_host=10_000, timeout=(5, 5),
+                         deadline=6, retries=0, max_bytes=2_000_000, allow_private={'127.0.0.1'}, quiet=True)
     again = dl.download(retry_failed=True)
     after = {d.uuid: (d.status, d.reason, d.sha256) for d in ds.docs()}
     for u, f in urls.items():

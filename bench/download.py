@@ -8,6 +8,7 @@
     python bench/download.py --img2dataset /path/to/venv/bin/img2dataset
     python bench/download.py --hosts 50 --big 0    # many hosts, every web2dataset default: Quick start and CLI paths
     python bench/download.py --faults 15           # one host serving every fault kind x 15, every default
+    python bench/download.py --flaky 90            # one host: a third of 90 images answer 429 or 503 once
 
 The local web (`web2dataset.testing.LocalWeb(process=True)`) serves from its own process, so that it does not share
 the GIL with the clients. Each tool runs as its own process, timed from start to exit (imports, reading the URL
@@ -39,7 +40,11 @@ transfers chosen by the library) along the two paths a user takes: the Quick sta
 `--faults K` is a server that stumbles: one local web, K URLs of every fault kind `LocalWeb` serves (hangs, drips,
 resets, 429/503 with and without `Retry-After`, bombs, opt-outs...), shuffled, downloaded with every default left on
 (`BasicDownloader(folder).download()` in a process of its own, per client). It prints the wall time and checks every
-document's end state against `web2dataset.testing.FAULT_ENDS`."""
+document's end state against `web2dataset.testing.FAULT_ENDS`.
+
+`--flaky N` is a server with sporadic errors: N good images on one local web, every third of which answers once
+with 429 (`Retry-After: 1`) or 503 before it serves the image; every default left on. It prints the wall time and how
+many images arrived (all of them should)."""
 import argparse, os, resource, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -165,6 +170,30 @@ def interleaved(tools, cmd_for, tmp, repeat, env=None):
             # outputs are kept until the end: deleting 4000 files slows the next run's file creations (see above)
     return res
 
+def flaky_host(a, clients, tmp):
+    "The `--flaky` run: `a.flaky` images on one host, a third answering 429 or 503 once; wall time per client"
+    import threading
+    from collections import Counter
+    from web2dataset.core import Dataset, Document
+    from web2dataset.testing import LocalWeb
+    with LocalWeb(n_images=8, keep_requests=False) as web:   # in this process: the custom route needs it
+        jpeg, seen, lock = web.content(web.image_urls(1)[0]), Counter(), threading.Lock()
+        def flaky(req):
+            with lock: seen[req.path] += 1; first = seen[req.path] == 1
+            k = int(req.path.rsplit('/', 1)[-1].split('.')[0])
+            if first and k % 3 == 0: return (429, {'Retry-After': '1'}, 'slow down') if k % 2 else (503, {}, 'busy')
+            return 200, {'Content-Type': 'image/jpeg'}, jpeg
+        web.route('/flaky/*', flaky)
+        print(f"{a.flaky} images on one host, a third answering 429 (Retry-After: 1) or 503 once; every default")
+        for c in clients:
+            seen.clear()
+            out = tmp/f'flaky-{c}'
+            Dataset(out).add(Document(web.url_for(f'/flaky/{i}.jpg'), engine='urls', query='flaky')
+                             for i in range(a.flaky))
+            wall, cpu, _, rc, log = run([sys.executable, '-c', FAULTS_RUN, str(out), c])
+            if rc: print(f"{c} exited {rc}:\n{log[-2000:]}")
+            print(f"  {c:8s} {wall:6.1f} s; {dict(Counter(d.status for d in Dataset(out).docs()))}")
+
 def report(res):
     "Best and median images/s of each tool, and each web2dataset path's ratio to img2dataset"
     med = lambda r: sorted(r)[len(r) // 2]
@@ -235,6 +264,8 @@ def main():
     ap.add_argument('--hosts', type=int, default=0, help='many hosts: this many local webs on 127.0.0.2... (0: one)')
     ap.add_argument('--faults', type=int, default=0,
                     help='URLs of each fault kind on one host, every default (0: skip)')
+    ap.add_argument('--flaky', type=int, default=0,
+                    help='images on one host, a third answering 429 or 503 once, every default (0: skip)')
     ap.add_argument('--img2dataset', default=None,
                     help="img2dataset executable (default: on PATH or /tmp/venv-i2d; 'none': skip)")
     a = ap.parse_args()
@@ -248,8 +279,8 @@ def main():
         try: return many_hosts(a, i2d, tmp)
         finally: shutil.rmtree(tmp, ignore_errors=True)
     clients = [c if c != 'auto' else ('curl' if _has_pycurl() else 'threads') for c in a.client.split(',')]
-    if a.faults:
-        try: return fault_corpus(a, clients, tmp)
+    if a.faults or a.flaky:
+        try: return fault_corpus(a, clients, tmp) if a.faults else flaky_host(a, clients, tmp)
         finally: shutil.rmtree(tmp, ignore_errors=True)
     tools = [f'web2dataset-{c}' for c in clients] + (['img2dataset'] if i2d else [])
     print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB, {a.latency * 1000:.0f} ms latency; "

@@ -6,7 +6,8 @@ Docs: https://web2dataset.github.io/web2dataset/downloader.html.md"""
 
 # %% ../nbs/03_downloader.ipynb #53f9d7ed
 from __future__ import annotations
-import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, os, queue, re, sys, threading, time, uuid as uuidlib
+import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, os, queue, re, sys, threading, time, \
+    uuid as uuidlib
 from collections import Counter, defaultdict, deque
 from concurrent.futures import Executor, FIRST_COMPLETED, wait
 from types import SimpleNamespace
@@ -102,7 +103,7 @@ class BasicDownloader:
     "Download the `found` documents of a dataset folder: concurrent, polite, validated, consent-aware and resumable"
     def __init__(self, path, # dataset folder or fsspec URL (`s3://bucket/ds`...)
                  cleaners=None, # image cleaners run on each image as it arrives (names, classes or instances)
-                 client:str='auto', # HTTP client: 'curl' (libcurl, `pip install "web2dataset[fast]"`), 'threads' (requests), 'auto': curl if installed
+                 client:str='auto', # 'curl' (libcurl, `fast` extra), 'threads' (requests), 'auto': curl if installed
                  threads:int|None=None, # downloads in flight per process (threads, curl transfers); None: auto
                  max_per_host:int|None=4, # downloads in flight per host (None: no cap)
                  rate_per_host:float|None=None, # request starts per second per host (None: no cap)
@@ -125,7 +126,7 @@ class BasicDownloader:
                  encode_format:str|None=None, # re-encode to this format ('JPEG', 'PNG', 'WEBP'; None: keep)
                  quality:int=90, # JPEG/WebP quality when re-encoding
                  verify_hash=None, # 'COLUMN[:TYPE]': reject an image whose sha256/md5/sha512 is not the list's
-                 resize_mode:str='no', # keep_ratio, keep_ratio_largest, center_crop or border to `image_size` ('no': keep)
+                 resize_mode:str='no', # keep_ratio, keep_ratio_largest, center_crop, border to `image_size`; 'no'
                  image_size:int=256, # the side `resize_mode` resizes to
                  resize_only_if_bigger:bool=False, # with `resize_mode`: never scale up, crop or pad a smaller image
                  max_aspect_ratio:float|None=None, # refuse images whose longer side is more than this times the shorter
@@ -135,12 +136,17 @@ class BasicDownloader:
                  storage_options:dict|None=None, # fsspec options of a remote folder
                 ):
         if threads is not None and threads < 1: raise ValueError(f"threads must be at least 1, not {threads}")
-        if client not in ('auto', 'curl', 'threads'): raise ValueError(f"client must be 'auto', 'curl' or 'threads', not {client!r}")
-        if client == 'curl' and not _has_pycurl(): raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
-        if max_per_host is not None and max_per_host < 1: raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
+        if client not in ('auto', 'curl', 'threads'):
+            raise ValueError(f"client must be 'auto', 'curl' or 'threads', not {client!r}")
+        if client == 'curl' and not _has_pycurl():
+            raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
+        if max_per_host is not None and max_per_host < 1:
+            raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
         if min_speed is not None and not (len(min_speed) == 2 and min(min_speed) > 0):
-            raise ValueError(f"min_speed must be (bytes per second, seconds), both positive, or None, not {min_speed!r}")
-        if rate_per_host is not None and rate_per_host <= 0: raise ValueError(f"rate_per_host must be positive or None, not {rate_per_host}")
+            raise ValueError("min_speed must be (bytes per second, seconds), both positive, "
+                             f"or None, not {min_speed!r}")
+        if rate_per_host is not None and rate_per_host <= 0:
+            raise ValueError(f"rate_per_host must be positive or None, not {rate_per_host}")
         if encode_format is not None and str(encode_format).upper() not in ('JPEG', 'PNG', 'WEBP'):
             raise ValueError(f"encode_format must be 'JPEG', 'PNG', 'WEBP' or None, not {encode_format!r}")
         if max_side is not None and max_side < 1: raise ValueError(f"max_side must be positive or None, not {max_side}")
@@ -197,7 +203,8 @@ def _state(self:BasicDownloader):
         s.consent = site_files(s, self.robots, self.tdmrep, self.ai_txt)
         self._local = dict(session=s)
         if self._token:
-            while len(_PROCESS_STATES) >= 4: _PROCESS_STATES.pop(next(iter(_PROCESS_STATES)))   # a long-lived worker keeps a few
+            # a long-lived worker keeps a few
+            while len(_PROCESS_STATES) >= 4: _PROCESS_STATES.pop(next(iter(_PROCESS_STATES)))
             _PROCESS_STATES[self._token] = self._local
         return self._local
 
@@ -243,7 +250,7 @@ def _finish(self:BasicDownloader, doc:Document,
             final_url:str|None=None, # the URL the redirects ended at
             error:DownloadError|None=None, # or how the GET failed
            )->tuple[Document, bytes|None]:
-    "The final record of `doc` (downloaded, failed or rejected) and the kept bytes; the image is written, the record not"
+    "The final record of `doc` (downloaded, failed or rejected) and the kept bytes; writes the image, not the record"
     extra = {k: v for k, v in doc.extra.items() if k not in ('transient', 'error')}
     try:
         if error is not None: raise error
@@ -259,7 +266,8 @@ def _finish(self:BasicDownloader, doc:Document,
             new, fmt2, w2, h2 = _encode(data, fmt, self.max_side, self.encode_format, self.quality,
                                         (self.resize_mode, self.image_size, self.resize_only_if_bigger))
             if new is not data:
-                info['original'] = dict(format=fmt, width=w, height=h, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+                info['original'] = dict(format=fmt, width=w, height=h, bytes=len(data),
+                                        sha256=hashlib.sha256(data).hexdigest())
                 data, fmt, w, h = new, fmt2, w2, h2
     except DownloadError as e:
         kind = 'rejected' if e.reason in REJECT_REASONS else 'failed'
@@ -277,7 +285,7 @@ def _finish(self:BasicDownloader, doc:Document,
 
 @patch
 def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Document, dict|None]:
-    "`doc` (with its `phash` when a rule needs it) and the takedown rule it matches now its hashes and final URL are known"
+    "`doc` (with its `phash` if a rule needs it) and the takedown rule it matches, now its hashes and URL are known"
     td = self._takedowns
     if not td: return doc, None
     if td.phashes:
@@ -359,11 +367,14 @@ def apply_resize(im, plan:tuple):
 # %% ../nbs/03_downloader.ipynb #e411ca52
 def check_resize_args(resize_mode:str, image_size:int, max_side:int|None, max_aspect_ratio:float|None):
     "Refuse resize and shape options that cannot work, before any traffic"
-    if resize_mode not in RESIZE_MODES: raise ValueError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {resize_mode!r}")
-    if not isinstance(image_size, int) or image_size < 1: raise ValueError(f"image_size must be a positive integer, not {image_size!r}")
+    if resize_mode not in RESIZE_MODES:
+        raise ValueError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {resize_mode!r}")
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer, not {image_size!r}")
     if resize_mode != 'no' and max_side: raise ValueError("give max_side or resize_mode, not both")
     if max_aspect_ratio is not None and not max_aspect_ratio >= 1:
-        raise ValueError(f"max_aspect_ratio must be at least 1 (longer side over shorter side), not {max_aspect_ratio!r}")
+        raise ValueError("max_aspect_ratio must be at least 1 (longer side over shorter side), "
+                         f"not {max_aspect_ratio!r}")
 
 def check_shape(w:int, h:int, max_aspect_ratio:float|None):
     "A `DownloadError('aspect-ratio')` when the image is more elongated than `max_aspect_ratio`"
@@ -400,7 +411,7 @@ def _release(self:BasicDownloader, uuid:str):
 @patch
 def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=()):
     """The document to fetch for `item` (a uuid of the folder, or a new `Document` not recorded yet); else the outcome
-    of settling it without a request (done, taken down), or None when there is nothing to do. The caller has claimed it."""
+    of settling it without a request (done, taken down), or None when there is nothing to do. The caller claimed it."""
     ds = self.ds
     try: doc = ds.get(_key(item))
     except KeyError:
@@ -424,13 +435,15 @@ def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes
     except Exception as e:
         logger.warning("unexpected error downloading %s: %s: %s", doc.image_url, type(e).__name__, e)
         return dataclasses.replace(doc, status='failed', reason='error', file=None,
-                                   extra={**doc.extra, 'transient': True, 'error': f"{type(e).__name__}: {e}"[:500]}), None
+                                   extra={**doc.extra, 'transient': True,
+                                          'error': f"{type(e).__name__}: {e}"[:500]}), None
 
 @patch
 def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[str]=())->tuple:
     "Log, record and clean the finished `doc` (`data`: its kept bytes); `(status, reason, new bytes)`"
     ds = self.ds
-    if doc.status == 'rejected': ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
+    if doc.status == 'rejected':
+        ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
     ds.update(doc)
     nbytes = (doc.bytes or 0) if doc.status == 'downloaded' else 0
     if doc.status == 'downloaded' and self._cleaner_list(): doc = clean_one(ds, doc, self._cleaner_list(), data=data)
@@ -439,7 +452,7 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
 
 @patch
 def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
-    "Download the document `item` (a uuid, or a new `Document`) if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
+    "Download `item` (a uuid, or a new `Document`) if pending (thread client); its `(status, reason, new bytes)`"
     uuid = _key(item)
     if not self._claim(uuid): return None
     try:
@@ -460,8 +473,9 @@ def _tally(c:Counter, res):
         if reason and reason.startswith('takedown'): c['taken_down'] += 1
 
 @patch
-def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None, on_done=None)->Counter:
-    "Download `uuids` (and new Documents) with the client (`threads` threads, or the curl client's transfers); the tally of outcomes"
+def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None,
+         on_done=None)->Counter:
+    "Download `uuids` (and new Documents) with the client (threads, or curl transfers); the tally of outcomes"
     if self.client_name == 'curl': return _CurlClient(self, retry_failed, strays, on_done).run(uuids)
     strays, tally, lock, errors = strays or {}, Counter(), threading.Lock(), []
     jobs = queue.Queue(self.inflight * 4)
@@ -510,7 +524,8 @@ class _Transfer:
     __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size',
                  'headers', 'too_large', 'too_slow', 'deadline_at', 'queued', 'last', 'slot', 'min_speed', 'floor')
     def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60, min_speed=None):
-        self.doc, self.stray, self.origin, self.url, self.max_bytes, self.deadline = doc, stray, origin, url, max_bytes, deadline
+        (self.doc, self.stray, self.origin, self.url, self.max_bytes,
+         self.deadline) = doc, stray, origin, url, max_bytes, deadline
         self.hops = self.attempt = 0
         self.deadline_at = self.queued = self.last = None   # end of the budget; queued since; the last error
         self.slot, self.min_speed = None, min_speed         # the host's `_Slot` while it holds one; the speed floor
@@ -548,11 +563,11 @@ def _pin(url:str)->str|None:
 _RETRY_CODES = {7, 35, 52, 55, 56}   # could not connect, TLS handshake, empty reply, send and receive errors
 
 class _CurlClient:
-    "Download uuids with libcurl's multi interface: one thread, `threads` transfers in flight, the thread client's checks"
+    "Download uuids with libcurl's multi interface: one thread, many transfers in flight, the thread client's checks"
     def __init__(self, dl:BasicDownloader, retry_failed:bool=False, strays:dict|None=None, on_done=None):
         import pycurl
         self.pc, self.dl, self.retry_failed, self.strays, self.on_done = pycurl, dl, retry_failed, strays or {}, on_done
-        self.session = dl._state()['session']   # its limiter, retry policy and robots cache are shared with the thread client
+        self.session = dl._state()['session']   # its limiter, retry policy and robots cache: the thread client's
         self.limiter, self.consent = self.session.limiter, self.session.consent
         self.multi = pycurl.CurlMulti()
         self.idle, self.busy = [self._handle() for _ in range(dl.inflight)], {}   # handles; busy: handle -> transfer
@@ -590,15 +605,16 @@ class _CurlClient:
                     except BaseException: self.dl._release(u); raise
                     if not isinstance(todo, Document): self.dl._release(u); self._report(todo); continue
                     self.active += 1
-                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes, deadline=self.dl.deadline,
-                                       min_speed=self.dl.min_speed))
+                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes,
+                                       deadline=self.dl.deadline, min_speed=self.dl.min_speed))
                 self._fire_timers()
                 self._drain()
                 self._perform()
                 if not more and not self.active: return self.tally
                 if self.active >= cap or not more:
                     if not (self.busy or self.timers or self.ready or self.host_queue):
-                        raise RuntimeError("curl client: documents are waiting on nothing (a bug); the run stops, nothing is lost")
+                        raise RuntimeError("curl client: documents are waiting on nothing (a bug); "
+                                           "the run stops, nothing is lost")
                     self._wait()
         finally: self._close()
 
@@ -687,7 +703,8 @@ class _CurlClient:
         if code: err, retry = self._error(t, code, msg, status, elapsed)
         elif status in _REDIRECTS and t.headers.get('Location'):
             t.hops += 1
-            if t.hops > self.session.max_redirects: return self._end(t, status, error=DownloadError('redirect-loop', t.url))
+            if t.hops > self.session.max_redirects:
+                return self._end(t, status, error=DownloadError('redirect-loop', t.url))
             t.url, t.attempt = urljoin(t.url, t.headers.get('Location')), 0
             return self._go(t)
         elif status in RETRY_STATUSES: err, retry = DownloadError(f'http-{status}', t.url, transient=True), True
@@ -717,13 +734,15 @@ class _CurlClient:
     def _error(self, t:_Transfer, code:int, msg:str, status:int|None, elapsed:float)->tuple[DownloadError, bool]:
         "The `DownloadError` for libcurl's error `code`, and whether the request is retried"
         what = f"{t.url}: {msg}"
-        if t.too_large or code == 63: return DownloadError('too-large', f"{t.url}: more than {t.max_bytes} bytes"), False
+        if t.too_large or code == 63:
+            return DownloadError('too-large', f"{t.url}: more than {t.max_bytes} bytes"), False
         if t.too_slow: return DownloadError('timeout', f"{t.url}: {t.floor}", transient=True), False
         if code == 28:
             if msg.startswith('Connection timed out'): return DownloadError('timeout', what, transient=True), True
             if msg.startswith('Operation too slow'): return DownloadError('timeout', what, transient=True), False
             return DownloadError('deadline', f"{t.url}: not complete in {t.deadline:g} s", transient=True), False
-        if code in (18, 61) or (code in _RETRY_CODES and status): return DownloadError('truncated', what, transient=True), False
+        if code in (18, 61) or (code in _RETRY_CODES and status):
+            return DownloadError('truncated', what, transient=True), False
         if code in _RETRY_CODES: return DownloadError('connection', what, transient=True), True
         if code == 3: return DownloadError('bad-url', what), False
         return DownloadError('connection', f"{what} (libcurl error {code})", transient=True), False
@@ -811,7 +830,8 @@ def _stats(tally:Counter, seconds:float)->dict:
     "The statistics of a run from its tally"
     pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
     new = pick('new:')
-    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'], bytes=tally['bytes'],
+    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'],
+                bytes=tally['bytes'],
                 **({'hash': pick('hash:')} if pick('hash:') else {}),
                 seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
                 finished_at=now_iso())
@@ -826,16 +846,18 @@ def download(self:BasicDownloader,
              docs:Iterable[Document]|None=None, # new documents (a URL list's) to add and download in the same pass
             )->dict:
     "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
-    if processes is not None and processes < 1: raise ValueError(f"processes must be at least 1 or None, not {processes}")
+    if processes is not None and processes < 1:
+        raise ValueError(f"processes must be at least 1 or None, not {processes}")
     ds, t0 = self.ds, time.monotonic()
     ds.fs.makedirs('images')
     n_tmp = ds.clean_temp()
     if n_tmp: logger.info("removed %d temporary files left by an earlier run", n_tmp)
     self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
-    self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session and robots cache
+    self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session, robots cache
     uuids, strays = list(ds.uuids()), _strays(ds)
     if docs is not None and not hasattr(docs, '__len__') and executor is None and processes is None:
-        docs = iter(docs); head = list(itertools.islice(docs, max(0, SMALL_JOB - len(uuids))))   # a stream: small or big job?
+        # a stream: small or big job?
+        docs = iter(docs); head = list(itertools.islice(docs, max(0, SMALL_JOB - len(uuids))))
         docs = head if len(head) < SMALL_JOB - len(uuids) else itertools.chain(head, docs)
     total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
     items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
@@ -856,7 +878,8 @@ def download(self:BasicDownloader,
         if res: live[res[0]] += 1
         bar.update(done); seen[0] += done
         if seen[0] % 100 < done or seen[0] == total:
-            bar.set_postfix(failed=live['failed'] + tally['status:failed'], rejected=live['rejected'] + tally['status:rejected'], refresh=False)
+            bar.set_postfix(failed=live['failed'] + tally['status:failed'],
+                            rejected=live['rejected'] + tally['status:rejected'], refresh=False)
     try:
         if executor is None:
             def on_done(res): show(1, res)

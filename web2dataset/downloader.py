@@ -95,10 +95,12 @@ def _has_pycurl()->bool:
     import importlib.util
     return importlib.util.find_spec('pycurl') is not None
 
+# %% ../nbs/03_downloader.ipynb #42b9b1d9
 REJECT_REASONS = {'not-an-image', 'empty', 'svg', 'unsupported-format', 'corrupt', 'too-many-pixels', 'too-small',
                   'too-large', 'unsafe-url', 'robots-disallowed', 'noai', 'noimageai', 'noindex', 'noimageindex',
                   'tdm-reservation'} | OPTOUT_REASONS
 
+# %% ../nbs/03_downloader.ipynb #fc18f6c1
 class BasicDownloader:
     "Download the `found` documents of a dataset folder: concurrent, polite, validated, consent-aware and resumable"
     def __init__(self, path, # dataset folder or fsspec URL (`s3://bucket/ds`...)
@@ -174,8 +176,6 @@ class BasicDownloader:
         return ('curl' if _has_pycurl() else 'threads') if self.client == 'auto' else self.client
 
 # %% ../nbs/03_downloader.ipynb #c70cde37
-_STATE_LOCK = threading.Lock()
-
 def _env_ca_bundle()->str|None:
     "The CA file the environment names, as requests reads it: `REQUESTS_CA_BUNDLE`, else `CURL_CA_BUNDLE`"
     return os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
@@ -186,6 +186,8 @@ def _read_env_once(s:requests.Session):
     s.trust_env = False
     if ca := _env_ca_bundle(): s.verify = ca
 
+# %% ../nbs/03_downloader.ipynb #b0a3aece
+_STATE_LOCK = threading.Lock()
 _PROCESS_STATES = {}   # token -> state: the shards of one download that a worker process runs share one state
 
 @patch
@@ -208,6 +210,7 @@ def _state(self:BasicDownloader):
             _PROCESS_STATES[self._token] = self._local
         return self._local
 
+# %% ../nbs/03_downloader.ipynb #c020d662
 @patch
 def _cleaner_list(self:BasicDownloader):
     "The image cleaners, resolved once (core's `as_cleaners`: a name loads its module through the registry)"
@@ -242,6 +245,18 @@ def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, qual
         im.save(b, out, **(dict(quality=quality) if out in ('JPEG', 'WEBP') else {}))
         return b.getvalue(), out, *im.size
 
+# %% ../nbs/03_downloader.ipynb #35faa616
+@patch
+def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Document, dict|None]:
+    "`doc` (with its `phash` if a rule needs it) and the takedown rule it matches, now its hashes and URL are known"
+    td = self._takedowns
+    if not td: return doc, None
+    if td.phashes:
+        from web2dataset.cleaner import phash
+        doc = dataclasses.replace(doc, phash=phash(data))
+    return doc, td.match(doc)
+
+# %% ../nbs/03_downloader.ipynb #8ad2f3e0
 @patch
 def _finish(self:BasicDownloader, doc:Document,
             data:bytes|None=None, # the body of the last response
@@ -283,16 +298,7 @@ def _finish(self:BasicDownloader, doc:Document,
     if rule is not None: return takedown_record(kept, rule), None
     return dataclasses.replace(kept, file=self.ds.write_image(doc.uuid, fmt, data)), data
 
-@patch
-def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Document, dict|None]:
-    "`doc` (with its `phash` if a rule needs it) and the takedown rule it matches, now its hashes and URL are known"
-    td = self._takedowns
-    if not td: return doc, None
-    if td.phashes:
-        from web2dataset.cleaner import phash
-        doc = dataclasses.replace(doc, phash=phash(data))
-    return doc, td.match(doc)
-
+# %% ../nbs/03_downloader.ipynb #fd94f41b
 @patch
 def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
     "Fetch `doc`'s image with the thread client (core's session) and finish its record"
@@ -385,14 +391,17 @@ def check_shape(w:int, h:int, max_aspect_ratio:float|None):
 def _pending(doc:Document, retry_failed:bool)->bool:
     return doc.status == 'found' or (retry_failed and doc.status == 'failed' and bool(doc.extra.get('transient')))
 
+# %% ../nbs/03_downloader.ipynb #7d3df536
 def _drop_strays(ds:Dataset, doc:Document, stray:Iterable[str]):
     for name in stray:
         if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
 
+# %% ../nbs/03_downloader.ipynb #78f40df7
 def _key(item:str|Document)->str:
     "The uuid of a work item: a uuid of the folder, or a new Document"
     return item if isinstance(item, str) else item.uuid
 
+# %% ../nbs/03_downloader.ipynb #5c6aadaa
 @patch
 def _claim(self:BasicDownloader, uuid:str)->bool:
     "Take `uuid` for this process (False: it is being settled already); `_release` gives it back"
@@ -408,6 +417,7 @@ def _release(self:BasicDownloader, uuid:str):
     claims, lock = self._claims
     with lock: claims.discard(uuid)
 
+# %% ../nbs/03_downloader.ipynb #617aa701
 @patch
 def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=()):
     """The document to fetch for `item` (a uuid of the folder, or a new `Document` not recorded yet); else the outcome
@@ -428,6 +438,7 @@ def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stra
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, None
 
+# %% ../nbs/03_downloader.ipynb #3099f169
 @patch
 def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes|None]:
     "`f(doc, *args)`; an unexpected error (a bug, a broken dependency) is recorded as a transient failure, not lost"
@@ -438,6 +449,7 @@ def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes
                                    extra={**doc.extra, 'transient': True,
                                           'error': f"{type(e).__name__}: {e}"[:500]}), None
 
+# %% ../nbs/03_downloader.ipynb #1b47d1ef
 @patch
 def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[str]=())->tuple:
     "Log, record and clean the finished `doc` (`data`: its kept bytes); `(status, reason, new bytes)`"
@@ -450,6 +462,7 @@ def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, nbytes, (doc.extra.get('hash') or {}).get('check')
 
+# %% ../nbs/03_downloader.ipynb #55166b7a
 @patch
 def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
     "Download `item` (a uuid, or a new `Document`) if pending (thread client); its `(status, reason, new bytes)`"
@@ -472,6 +485,7 @@ def _tally(c:Counter, res):
         c['bytes'] += nbytes; c[f'new:{status}'] += 1
         if reason and reason.startswith('takedown'): c['taken_down'] += 1
 
+# %% ../nbs/03_downloader.ipynb #a78e3bc9
 @patch
 def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None,
          on_done=None)->Counter:
@@ -498,14 +512,13 @@ def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=F
     if errors: raise errors[0]
     return tally
 
+# %% ../nbs/03_downloader.ipynb #3d15b748
 @patch
 def _shard(self:BasicDownloader, uuids:list, retry_failed:bool=False, strays:dict|None=None)->Counter:
     "Download one shard of documents (what an executor's worker runs)"
     return self._run(uuids, retry_failed, strays)
 
 # %% ../nbs/03_downloader.ipynb #baed914a
-_REDIRECTS = (301, 302, 303, 307, 308)
-
 class _Headers:
     "The headers of one response, several values per name, any case (what `optout_reason` reads)"
     __slots__ = ('d',)
@@ -519,6 +532,7 @@ class _Headers:
     def getlist(self, k): return self.d.get(k.lower(), [])
     def get(self, k, default=None): v = self.d.get(k.lower()); return v[0] if v else default
 
+# %% ../nbs/03_downloader.ipynb #2c73be39
 class _Transfer:
     "One GET of the curl client, from its first hop to its last attempt: an image (`doc`) or a robots.txt (`origin`)"
     __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size',
@@ -539,6 +553,7 @@ class _Transfer:
         if self.floor is not None and self.floor.slow(len(chunk)): self.too_slow = True; return 0
         self.buf.append(chunk)
 
+# %% ../nbs/03_downloader.ipynb #63a77b86
 def _ca_bundle()->str|None:
     "The CA file requests would use: the environment's (`_env_ca_bundle`), else certifi's"
     if ca := _env_ca_bundle(): return ca
@@ -546,6 +561,7 @@ def _ca_bundle()->str|None:
     except ImportError: return None
     return certifi.where()
 
+# %% ../nbs/03_downloader.ipynb #967e7658
 @functools.lru_cache(maxsize=4096)
 def _is_address(host:str)->bool:
     try: ipaddress.ip_address(host); return True
@@ -560,6 +576,8 @@ def _pin(url:str)->str|None:
     addrs = sorted(a.split('%')[0] for a in _resolve(host, port))   # cached by check_url a moment ago
     return f"{host}:{port}:{','.join(f'[{a}]' if ':' in a else a for a in addrs)}"
 
+# %% ../nbs/03_downloader.ipynb #48539b69
+_REDIRECTS = (301, 302, 303, 307, 308)
 _RETRY_CODES = {7, 35, 52, 55, 56}   # could not connect, TLS handshake, empty reply, send and receive errors
 
 class _CurlClient:
@@ -819,6 +837,7 @@ def _new_doc(d)->Document:
     if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
     return d
 
+# %% ../nbs/03_downloader.ipynb #14f716ea
 def _strays(ds:Dataset)->dict:
     "uuid -> image file names in `images/`"
     out = {}
@@ -826,6 +845,7 @@ def _strays(ds:Dataset)->dict:
         if not name.startswith('.'): out.setdefault(name.split('.', 1)[0], []).append(name)
     return out
 
+# %% ../nbs/03_downloader.ipynb #b2473c56
 def _stats(tally:Counter, seconds:float)->dict:
     "The statistics of a run from its tally"
     pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
@@ -836,6 +856,7 @@ def _stats(tally:Counter, seconds:float)->dict:
                 seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
                 finished_at=now_iso())
 
+# %% ../nbs/03_downloader.ipynb #df3ae7cf
 @patch
 def download(self:BasicDownloader,
              retry_failed:bool=False, # also retry documents that failed for a transient reason

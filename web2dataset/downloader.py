@@ -23,71 +23,9 @@ from .consent import *
 
 
 # %% auto #0
-__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS', 'sniff_format',
-           'check_image', 'ConsentSession', 'BasicDownloader', 'parse_verify_hash', 'check_hash', 'resize_plan',
+__all__ = ['REJECT_REASONS', 'RASTER_FORMATS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS', 'BasicDownloader',
+           'sniff_format', 'check_image', 'ConsentSession', 'parse_verify_hash', 'check_hash', 'resize_plan',
            'apply_resize', 'check_resize_args', 'check_shape', 'auto_workers']
-
-# %% ../nbs/03_downloader.ipynb #ec7d5c71
-RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
-_MAGIC = ((b'\xff\xd8\xff', 'JPEG'), (b'\x89PNG\r\n\x1a\n', 'PNG'), (b'GIF87a', 'GIF'), (b'GIF89a', 'GIF'),
-          (b'BM', 'BMP'), (b'II*\x00', 'TIFF'), (b'MM\x00*', 'TIFF'))
-
-def sniff_format(data:bytes)->str|None:
-    "The raster format the first bytes of `data` announce (`JPEG`, `PNG`, ...), `None` for anything else"
-    head = bytes(data[:16])
-    if head[:4] == b'RIFF' and head[8:12] == b'WEBP': return 'WEBP'
-    if head[4:8] == b'ftyp' and head[8:12] in (b'avif', b'avis'): return 'AVIF'
-    return next((f for m, f in _MAGIC if head.startswith(m)), None)
-
-def _not_image_reason(data:bytes)->str:
-    "Why bytes without a raster signature are refused: `empty`, `svg` or `not-an-image`"
-    if not data.strip(): return 'empty'
-    head = bytes(data[:4096]).lstrip().lower()
-    return 'svg' if head.startswith((b'<svg', b'<?xml', b'<!doctype svg')) and b'<svg' in head else 'not-an-image'
-
-# %% ../nbs/03_downloader.ipynb #298b87e2
-@functools.lru_cache(maxsize=None)
-def _decoders(formats:tuple)->tuple:
-    "The `formats` this Pillow can open"
-    from PIL import Image
-    Image.init()
-    return tuple(f for f in formats if f in Image.OPEN)
-
-def check_image(data:bytes,
-                max_pixels:int=50_000_000, # refuse images with more pixels (decompression bombs)
-                min_side:int=16, # refuse images whose shorter side is smaller
-                formats:tuple=RASTER_FORMATS, # formats we keep
-               )->tuple[str, int, int]:
-    "`(format, width, height)` of the image in `data`; a `DownloadError` whose reason says why it is not kept"
-    fmt = sniff_format(data)
-    if fmt is None: raise DownloadError(_not_image_reason(data), f"{len(data)} bytes starting {bytes(data[:12])!r}")
-    if fmt not in formats: raise DownloadError('unsupported-format', fmt)
-    from PIL import Image
-    formats = _decoders(tuple(formats))
-    try:
-        with Image.open(io.BytesIO(data), formats=formats) as im:
-            (w, h), fmt = im.size, im.format
-            if w * h > max_pixels: raise DownloadError('too-many-pixels', f"{w}x{h} > {max_pixels:,} pixels")
-            if min(w, h) < min_side: raise DownloadError('too-small', f"{w}x{h}, shorter side < {min_side}")
-            if fmt == 'JPEG':   # verify() checks nothing in a JPEG: decoding every block (at 1/8 scale) is the check
-                im.draft(None, (max(1, w // 8), max(1, h // 8)))
-                im.load()
-                return fmt, w, h
-            im.verify()
-        with Image.open(io.BytesIO(data), formats=formats) as im: im.load()
-    except DownloadError: raise
-    except Image.DecompressionBombError as e: raise DownloadError('too-many-pixels', str(e)) from None
-    except Exception as e: raise DownloadError('corrupt', f"{type(e).__name__}: {e}") from None
-    if fmt not in formats: raise DownloadError('unsupported-format', fmt)
-    return fmt, w, h
-
-# %% ../nbs/03_downloader.ipynb #8e3c6364
-class ConsentSession(Session):
-    "core's `Session` that asks the consent files of the host (robots.txt first) before every request and redirect hop"
-    consent:tuple = ()   # the `SiteFile`s to check (`consent.site_files`)
-    def send(self, request, **kwargs):
-        check_site(self.consent, request.url)
-        return super().send(request, **kwargs)
 
 # %% ../nbs/03_downloader.ipynb #1d5f475f
 def _has_pycurl()->bool:
@@ -174,6 +112,165 @@ class BasicDownloader:
     def client_name(self)->str:
         "The HTTP client this downloader runs: 'curl' or 'threads'"
         return ('curl' if _has_pycurl() else 'threads') if self.client == 'auto' else self.client
+
+# %% ../nbs/03_downloader.ipynb #9e805e2a
+def _new_doc(d)->Document:
+    if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
+    return d
+
+# %% ../nbs/03_downloader.ipynb #14f716ea
+def _strays(ds:Dataset)->dict:
+    "uuid -> image file names in `images/`"
+    out = {}
+    for name in ds.fs.listdir('images'):
+        if not name.startswith('.'): out.setdefault(name.split('.', 1)[0], []).append(name)
+    return out
+
+# %% ../nbs/03_downloader.ipynb #b2473c56
+def _stats(tally:Counter, seconds:float)->dict:
+    "The statistics of a run from its tally"
+    pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
+    new = pick('new:')
+    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'],
+                bytes=tally['bytes'],
+                **({'hash': pick('hash:')} if pick('hash:') else {}),
+                seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
+                finished_at=now_iso())
+
+# %% ../nbs/03_downloader.ipynb #df3ae7cf
+@patch
+def download(self:BasicDownloader,
+             retry_failed:bool=False, # also retry documents that failed for a transient reason
+             executor:Executor|None=None, # run shards on this executor (processes, a Dask cluster...)
+             shard_size:int=1000, # documents per shard with an executor
+             max_shards_in_flight:int|None=None, # default: 2 per executor worker, at least 4
+             processes:int|None=None, # local worker processes (1: in this process; None: `auto_workers` chooses)
+             docs:Iterable[Document]|None=None, # new documents (a URL list's) to add and download in the same pass
+            )->dict:
+    "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
+    if processes is not None and processes < 1:
+        raise ValueError(f"processes must be at least 1 or None, not {processes}")
+    ds, t0 = self.ds, time.monotonic()
+    ds.fs.makedirs('images')
+    n_tmp = ds.clean_temp()
+    if n_tmp: logger.info("removed %d temporary files left by an earlier run", n_tmp)
+    self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
+    self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session, robots cache
+    uuids, strays = list(ds.uuids()), _strays(ds)
+    if docs is not None and not hasattr(docs, '__len__') and executor is None and processes is None:
+        # a stream: small or big job?
+        docs = iter(docs); head = list(itertools.islice(docs, max(0, SMALL_JOB - len(uuids))))
+        docs = head if len(head) < SMALL_JOB - len(uuids) else itertools.chain(head, docs)
+    total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
+    items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
+    if executor is None:
+        auto_p, self._auto_threads = auto_workers(total, self.client_name)
+        processes = processes or auto_p
+    own, runner = None, self   # the local process pool `processes` asks for; who runs the shards
+    if processes and processes > 1 and executor is None:
+        import concurrent.futures as cf, multiprocessing as mp
+        ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
+        executor = own = cf.ProcessPoolExecutor(processes, mp_context=ctx)
+        runner = self._share(processes)
+        if total: shard_size = min(shard_size, max(50, math.ceil(total / (4 * processes))))   # 4 shards per process
+    tally = Counter()
+    bar = progress(None, total=total, desc='download', quiet=self.quiet)
+    seen, live = [0], Counter()   # documents done, and failures seen as they happen (in this process)
+    def show(done=1, res=None):
+        if res: live[res[0]] += 1
+        bar.update(done); seen[0] += done
+        if seen[0] % 100 < done or seen[0] == total:
+            bar.set_postfix(failed=live['failed'] + tally['status:failed'],
+                            rejected=live['rejected'] + tally['status:rejected'], refresh=False)
+    try:
+        if executor is None:
+            def on_done(res): show(1, res)
+            tally += self._run(items, retry_failed, strays, on_done)
+        else:
+            inflight = max_shards_in_flight or max(4, 2 * (getattr(executor, '_max_workers', 0) or 2))
+            pending = {}
+            def collect():
+                for f in wait(pending, return_when=FIRST_COMPLETED)[0]: tally.update(f.result()); show(pending.pop(f))
+            for shard in chunked(items, shard_size):
+                while len(pending) >= inflight: collect()
+                keys = map(_key, shard)
+                fut = executor.submit(runner._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
+                pending[fut] = len(shard)
+            while pending: collect()
+    finally:
+        bar.close()
+        if own: own.shutdown()
+    cs = self._cleaner_list()
+    if cs:
+        for d in finish_cleaners(ds, cs, quiet=self.quiet):
+            tally['status:downloaded'] -= 1; tally['status:rejected'] += 1
+            if d.reason: tally[f'reason:{d.reason}'] += 1
+    stats = _stats(tally, time.monotonic() - t0)
+    if executor is None or own: stats.update(processes=processes or 1, inflight=self.inflight)   # what ran
+    ds.stats = {**ds.stats, 'download': stats}
+    return stats
+
+# %% ../nbs/03_downloader.ipynb #ec7d5c71
+RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
+_MAGIC = ((b'\xff\xd8\xff', 'JPEG'), (b'\x89PNG\r\n\x1a\n', 'PNG'), (b'GIF87a', 'GIF'), (b'GIF89a', 'GIF'),
+          (b'BM', 'BMP'), (b'II*\x00', 'TIFF'), (b'MM\x00*', 'TIFF'))
+
+def sniff_format(data:bytes)->str|None:
+    "The raster format the first bytes of `data` announce (`JPEG`, `PNG`, ...), `None` for anything else"
+    head = bytes(data[:16])
+    if head[:4] == b'RIFF' and head[8:12] == b'WEBP': return 'WEBP'
+    if head[4:8] == b'ftyp' and head[8:12] in (b'avif', b'avis'): return 'AVIF'
+    return next((f for m, f in _MAGIC if head.startswith(m)), None)
+
+def _not_image_reason(data:bytes)->str:
+    "Why bytes without a raster signature are refused: `empty`, `svg` or `not-an-image`"
+    if not data.strip(): return 'empty'
+    head = bytes(data[:4096]).lstrip().lower()
+    return 'svg' if head.startswith((b'<svg', b'<?xml', b'<!doctype svg')) and b'<svg' in head else 'not-an-image'
+
+# %% ../nbs/03_downloader.ipynb #298b87e2
+@functools.lru_cache(maxsize=None)
+def _decoders(formats:tuple)->tuple:
+    "The `formats` this Pillow can open"
+    from PIL import Image
+    Image.init()
+    return tuple(f for f in formats if f in Image.OPEN)
+
+def check_image(data:bytes,
+                max_pixels:int=50_000_000, # refuse images with more pixels (decompression bombs)
+                min_side:int=16, # refuse images whose shorter side is smaller
+                formats:tuple=RASTER_FORMATS, # formats we keep
+               )->tuple[str, int, int]:
+    "`(format, width, height)` of the image in `data`; a `DownloadError` whose reason says why it is not kept"
+    fmt = sniff_format(data)
+    if fmt is None: raise DownloadError(_not_image_reason(data), f"{len(data)} bytes starting {bytes(data[:12])!r}")
+    if fmt not in formats: raise DownloadError('unsupported-format', fmt)
+    from PIL import Image
+    formats = _decoders(tuple(formats))
+    try:
+        with Image.open(io.BytesIO(data), formats=formats) as im:
+            (w, h), fmt = im.size, im.format
+            if w * h > max_pixels: raise DownloadError('too-many-pixels', f"{w}x{h} > {max_pixels:,} pixels")
+            if min(w, h) < min_side: raise DownloadError('too-small', f"{w}x{h}, shorter side < {min_side}")
+            if fmt == 'JPEG':   # verify() checks nothing in a JPEG: decoding every block (at 1/8 scale) is the check
+                im.draft(None, (max(1, w // 8), max(1, h // 8)))
+                im.load()
+                return fmt, w, h
+            im.verify()
+        with Image.open(io.BytesIO(data), formats=formats) as im: im.load()
+    except DownloadError: raise
+    except Image.DecompressionBombError as e: raise DownloadError('too-many-pixels', str(e)) from None
+    except Exception as e: raise DownloadError('corrupt', f"{type(e).__name__}: {e}") from None
+    if fmt not in formats: raise DownloadError('unsupported-format', fmt)
+    return fmt, w, h
+
+# %% ../nbs/03_downloader.ipynb #8e3c6364
+class ConsentSession(Session):
+    "core's `Session` that asks the consent files of the host (robots.txt first) before every request and redirect hop"
+    consent:tuple = ()   # the `SiteFile`s to check (`consent.site_files`)
+    def send(self, request, **kwargs):
+        check_site(self.consent, request.url)
+        return super().send(request, **kwargs)
 
 # %% ../nbs/03_downloader.ipynb #c70cde37
 def _env_ca_bundle()->str|None:
@@ -518,6 +615,42 @@ def _shard(self:BasicDownloader, uuids:list, retry_failed:bool=False, strays:dic
     "Download one shard of documents (what an executor's worker runs)"
     return self._run(uuids, retry_failed, strays)
 
+# %% ../nbs/03_downloader.ipynb #0732872c
+import copy
+from fastcore.basics import patch
+
+# %% ../nbs/03_downloader.ipynb #da7f2148
+SMALL_JOB = 10_000   # fewer documents than this: one process
+PER_PROCESS = 5_000  # at least this many documents per worker process
+
+def _cores()->int:
+    "The cores this process may run on"
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def auto_workers(n:int|None, # documents to download (None: not known, a stream)
+                 client:str='curl', # the HTTP client: 'curl' or 'threads'
+                 cpus:int|None=None, # cores to use (None: those this process may run on)
+                )->tuple[int, int]:
+    "`(processes, transfers in flight per process)` for `n` documents on this machine: small jobs stay in one process"
+    cpus, inflight = cpus or _cores(), 128 if client == 'curl' else 64
+    if n is not None and n < SMALL_JOB: return 1, inflight
+    return max(1, min(cpus, n // PER_PROCESS if n is not None else cpus)), inflight
+
+# %% ../nbs/03_downloader.ipynb #fdfd9eae
+@patch(as_prop=True)
+def inflight(self:BasicDownloader)->int:
+    "Downloads in flight per process: `threads` if given, else what `auto_workers` chose for the last `download`"
+    return self.threads or getattr(self, '_auto_threads', None) or auto_workers(None, self.client_name)[1]
+
+@patch
+def _share(self:BasicDownloader, p:int)->BasicDownloader:
+    "A copy of this downloader for one of `p` local worker processes: its share of the per-host limits"
+    d = copy.copy(self)
+    if self.max_per_host: d.max_per_host = max(1, self.max_per_host // p)
+    if self.rate_per_host: d.rate_per_host = self.rate_per_host / p
+    return d
+
 # %% ../nbs/03_downloader.ipynb #baed914a
 class _Headers:
     "The headers of one response, several values per name, any case (what `optout_reason` reads)"
@@ -795,136 +928,3 @@ class _CurlClient:
         for c in list(self.busy): self.multi.remove_handle(c)
         for c in [*self.busy, *self.idle]: c.close()
         self.multi.close()
-
-# %% ../nbs/03_downloader.ipynb #0732872c
-import copy
-from fastcore.basics import patch
-
-# %% ../nbs/03_downloader.ipynb #da7f2148
-SMALL_JOB = 10_000   # fewer documents than this: one process
-PER_PROCESS = 5_000  # at least this many documents per worker process
-
-def _cores()->int:
-    "The cores this process may run on"
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
-
-def auto_workers(n:int|None, # documents to download (None: not known, a stream)
-                 client:str='curl', # the HTTP client: 'curl' or 'threads'
-                 cpus:int|None=None, # cores to use (None: those this process may run on)
-                )->tuple[int, int]:
-    "`(processes, transfers in flight per process)` for `n` documents on this machine: small jobs stay in one process"
-    cpus, inflight = cpus or _cores(), 128 if client == 'curl' else 64
-    if n is not None and n < SMALL_JOB: return 1, inflight
-    return max(1, min(cpus, n // PER_PROCESS if n is not None else cpus)), inflight
-
-# %% ../nbs/03_downloader.ipynb #fdfd9eae
-@patch(as_prop=True)
-def inflight(self:BasicDownloader)->int:
-    "Downloads in flight per process: `threads` if given, else what `auto_workers` chose for the last `download`"
-    return self.threads or getattr(self, '_auto_threads', None) or auto_workers(None, self.client_name)[1]
-
-@patch
-def _share(self:BasicDownloader, p:int)->BasicDownloader:
-    "A copy of this downloader for one of `p` local worker processes: its share of the per-host limits"
-    d = copy.copy(self)
-    if self.max_per_host: d.max_per_host = max(1, self.max_per_host // p)
-    if self.rate_per_host: d.rate_per_host = self.rate_per_host / p
-    return d
-
-# %% ../nbs/03_downloader.ipynb #9e805e2a
-def _new_doc(d)->Document:
-    if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
-    return d
-
-# %% ../nbs/03_downloader.ipynb #14f716ea
-def _strays(ds:Dataset)->dict:
-    "uuid -> image file names in `images/`"
-    out = {}
-    for name in ds.fs.listdir('images'):
-        if not name.startswith('.'): out.setdefault(name.split('.', 1)[0], []).append(name)
-    return out
-
-# %% ../nbs/03_downloader.ipynb #b2473c56
-def _stats(tally:Counter, seconds:float)->dict:
-    "The statistics of a run from its tally"
-    pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
-    new = pick('new:')
-    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'],
-                bytes=tally['bytes'],
-                **({'hash': pick('hash:')} if pick('hash:') else {}),
-                seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
-                finished_at=now_iso())
-
-# %% ../nbs/03_downloader.ipynb #df3ae7cf
-@patch
-def download(self:BasicDownloader,
-             retry_failed:bool=False, # also retry documents that failed for a transient reason
-             executor:Executor|None=None, # run shards on this executor (processes, a Dask cluster...)
-             shard_size:int=1000, # documents per shard with an executor
-             max_shards_in_flight:int|None=None, # default: 2 per executor worker, at least 4
-             processes:int|None=None, # local worker processes (1: in this process; None: `auto_workers` chooses)
-             docs:Iterable[Document]|None=None, # new documents (a URL list's) to add and download in the same pass
-            )->dict:
-    "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
-    if processes is not None and processes < 1:
-        raise ValueError(f"processes must be at least 1 or None, not {processes}")
-    ds, t0 = self.ds, time.monotonic()
-    ds.fs.makedirs('images')
-    n_tmp = ds.clean_temp()
-    if n_tmp: logger.info("removed %d temporary files left by an earlier run", n_tmp)
-    self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
-    self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session, robots cache
-    uuids, strays = list(ds.uuids()), _strays(ds)
-    if docs is not None and not hasattr(docs, '__len__') and executor is None and processes is None:
-        # a stream: small or big job?
-        docs = iter(docs); head = list(itertools.islice(docs, max(0, SMALL_JOB - len(uuids))))
-        docs = head if len(head) < SMALL_JOB - len(uuids) else itertools.chain(head, docs)
-    total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
-    items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
-    if executor is None:
-        auto_p, self._auto_threads = auto_workers(total, self.client_name)
-        processes = processes or auto_p
-    own, runner = None, self   # the local process pool `processes` asks for; who runs the shards
-    if processes and processes > 1 and executor is None:
-        import concurrent.futures as cf, multiprocessing as mp
-        ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
-        executor = own = cf.ProcessPoolExecutor(processes, mp_context=ctx)
-        runner = self._share(processes)
-        if total: shard_size = min(shard_size, max(50, math.ceil(total / (4 * processes))))   # 4 shards per process
-    tally = Counter()
-    bar = progress(None, total=total, desc='download', quiet=self.quiet)
-    seen, live = [0], Counter()   # documents done, and failures seen as they happen (in this process)
-    def show(done=1, res=None):
-        if res: live[res[0]] += 1
-        bar.update(done); seen[0] += done
-        if seen[0] % 100 < done or seen[0] == total:
-            bar.set_postfix(failed=live['failed'] + tally['status:failed'],
-                            rejected=live['rejected'] + tally['status:rejected'], refresh=False)
-    try:
-        if executor is None:
-            def on_done(res): show(1, res)
-            tally += self._run(items, retry_failed, strays, on_done)
-        else:
-            inflight = max_shards_in_flight or max(4, 2 * (getattr(executor, '_max_workers', 0) or 2))
-            pending = {}
-            def collect():
-                for f in wait(pending, return_when=FIRST_COMPLETED)[0]: tally.update(f.result()); show(pending.pop(f))
-            for shard in chunked(items, shard_size):
-                while len(pending) >= inflight: collect()
-                keys = map(_key, shard)
-                fut = executor.submit(runner._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
-                pending[fut] = len(shard)
-            while pending: collect()
-    finally:
-        bar.close()
-        if own: own.shutdown()
-    cs = self._cleaner_list()
-    if cs:
-        for d in finish_cleaners(ds, cs, quiet=self.quiet):
-            tally['status:downloaded'] -= 1; tally['status:rejected'] += 1
-            if d.reason: tally[f'reason:{d.reason}'] += 1
-    stats = _stats(tally, time.monotonic() - t0)
-    if executor is None or own: stats.update(processes=processes or 1, inflight=self.inflight)   # what ran
-    ds.stats = {**ds.stats, 'download': stats}
-    return stats

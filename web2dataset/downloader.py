@@ -6,7 +6,8 @@ Docs: https://web2dataset.github.io/web2dataset/downloader.html.md"""
 
 # %% ../nbs/03_downloader.ipynb #53f9d7ed
 from __future__ import annotations
-import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, os, queue, re, sys, threading, time, uuid as uuidlib
+import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, os, queue, re, sys, threading, time, \
+    uuid as uuidlib
 from collections import Counter, defaultdict, deque
 from concurrent.futures import Executor, FIRST_COMPLETED, wait
 from types import SimpleNamespace
@@ -22,9 +23,192 @@ from .consent import *
 
 
 # %% auto #0
-__all__ = ['RASTER_FORMATS', 'REJECT_REASONS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS', 'sniff_format',
-           'check_image', 'ConsentSession', 'BasicDownloader', 'parse_verify_hash', 'check_hash', 'resize_plan',
+__all__ = ['REJECT_REASONS', 'RASTER_FORMATS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS', 'BasicDownloader',
+           'sniff_format', 'check_image', 'ConsentSession', 'parse_verify_hash', 'check_hash', 'resize_plan',
            'apply_resize', 'check_resize_args', 'check_shape', 'auto_workers']
+
+# %% ../nbs/03_downloader.ipynb #1d5f475f
+def _has_pycurl()->bool:
+    "Is pycurl (the curl client) importable?"
+    import importlib.util
+    return importlib.util.find_spec('pycurl') is not None
+
+# %% ../nbs/03_downloader.ipynb #42b9b1d9
+REJECT_REASONS = {'not-an-image', 'empty', 'svg', 'unsupported-format', 'corrupt', 'too-many-pixels', 'too-small',
+                  'too-large', 'unsafe-url', 'robots-disallowed', 'noai', 'noimageai', 'noindex', 'noimageindex',
+                  'tdm-reservation'} | OPTOUT_REASONS
+
+# %% ../nbs/03_downloader.ipynb #fc18f6c1
+class BasicDownloader:
+    "Download the `found` documents of a dataset folder: concurrent, polite, validated, consent-aware and resumable"
+    def __init__(self, path, # dataset folder or fsspec URL (`s3://bucket/ds`...)
+                 cleaners=None, # image cleaners run on each image as it arrives (names, classes or instances)
+                 client:str='auto', # 'curl' (libcurl, `fast` extra), 'threads' (requests), 'auto': curl if installed
+                 threads:int|None=None, # downloads in flight per process (threads, curl transfers); None: auto
+                 max_per_host:int|None=4, # downloads in flight per host (None: no cap)
+                 rate_per_host:float|None=None, # request starts per second per host (None: no cap)
+                 timeout:tuple=(5, 10), # connect and read timeouts, seconds
+                 deadline:float=30, # seconds for one document, every attempt and retry wait included
+                 min_speed:tuple|None=(1024, 10), # (bytes/s, seconds): a download slower for that long ends 'timeout'
+                 retries:int=4, # retries of connection errors and 429/5xx, with backoff, within the deadline
+                 max_bytes:int=25_000_000, # refuse larger files
+                 max_pixels:int=50_000_000, # refuse images with more pixels
+                 min_side:int=16, # refuse images whose shorter side is smaller
+                 robots:bool=True, # read and obey robots.txt
+                 noai:bool=True, # honour X-Robots-Tag noai / noimageai
+                 noindex:bool=False, # also honour X-Robots-Tag noindex / noimageindex
+                 tdm:bool=True, # honour tdm-reservation: 1
+                 tdmrep:bool=True, # honour /.well-known/tdmrep.json (W3C TDM Reservation Protocol)
+                 ai_txt:bool=True, # honour ai.txt (Spawning)
+                 xmp:bool=True, # honour IPTC/PLUS DataMining in the image's XMP
+                 c2pa:bool=True, # honour a C2PA manifest's training-and-data-mining assertion (`[c2pa]` extra)
+                 max_side:int|None=None, # resize so that the longer side is at most this (None: keep the original)
+                 encode_format:str|None=None, # re-encode to this format ('JPEG', 'PNG', 'WEBP'; None: keep)
+                 quality:int=90, # JPEG/WebP quality when re-encoding
+                 verify_hash=None, # 'COLUMN[:TYPE]': reject an image whose sha256/md5/sha512 is not the list's
+                 resize_mode:str='no', # keep_ratio, keep_ratio_largest, center_crop, border to `image_size`; 'no'
+                 image_size:int=256, # the side `resize_mode` resizes to
+                 resize_only_if_bigger:bool=False, # with `resize_mode`: never scale up, crop or pad a smaller image
+                 max_aspect_ratio:float|None=None, # refuse images whose longer side is more than this times the shorter
+                 allow_private=None, # reach private/loopback hosts (True, a set of host names; see core `check_url`)
+                 user_agent:str|None=None, # default: core's honest USER_AGENT
+                 quiet:bool=False, # no progress bar
+                 storage_options:dict|None=None, # fsspec options of a remote folder
+                ):
+        if threads is not None and threads < 1: raise ValueError(f"threads must be at least 1, not {threads}")
+        if client not in ('auto', 'curl', 'threads'):
+            raise ValueError(f"client must be 'auto', 'curl' or 'threads', not {client!r}")
+        if client == 'curl' and not _has_pycurl():
+            raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
+        if max_per_host is not None and max_per_host < 1:
+            raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
+        if min_speed is not None and not (len(min_speed) == 2 and min(min_speed) > 0):
+            raise ValueError("min_speed must be (bytes per second, seconds), both positive, "
+                             f"or None, not {min_speed!r}")
+        if rate_per_host is not None and rate_per_host <= 0:
+            raise ValueError(f"rate_per_host must be positive or None, not {rate_per_host}")
+        if encode_format is not None and str(encode_format).upper() not in ('JPEG', 'PNG', 'WEBP'):
+            raise ValueError(f"encode_format must be 'JPEG', 'PNG', 'WEBP' or None, not {encode_format!r}")
+        if max_side is not None and max_side < 1: raise ValueError(f"max_side must be positive or None, not {max_side}")
+        store_attr()
+        self.verify_hash = parse_verify_hash(verify_hash)
+        check_resize_args(resize_mode, image_size, max_side, max_aspect_ratio)
+        self.storage_options = storage_options or {}
+        self.encode_format = encode_format and str(encode_format).upper()
+        warn_unchecked(robots=robots, noai=noai, tdm=tdm, tdmrep=tdmrep, ai_txt=ai_txt, xmp=xmp, c2pa=c2pa)
+        self.ds = Dataset(path, create=False, **self.storage_options)
+        self._cleaners = None
+        self._takedowns = None   # the folder's takedown rules, read once per `download`
+        self._local = None
+        self._token = None       # names this downloader's per-process state in the workers of an executor
+        self._claims = None      # the uuids being settled in this process (a document given twice is settled once)
+
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k not in ('_local', 'ds', '_claims')}
+    def __setstate__(self, d):
+        self.__dict__.update(d, _local=None, _claims=None)
+        self.ds = Dataset(self.path, create=False, **self.storage_options)
+    def __repr__(self): return f"BasicDownloader({self.path!r})"
+    @property
+    def client_name(self)->str:
+        "The HTTP client this downloader runs: 'curl' or 'threads'"
+        return ('curl' if _has_pycurl() else 'threads') if self.client == 'auto' else self.client
+
+# %% ../nbs/03_downloader.ipynb #9e805e2a
+def _new_doc(d)->Document:
+    if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
+    return d
+
+# %% ../nbs/03_downloader.ipynb #14f716ea
+def _strays(ds:Dataset)->dict:
+    "uuid -> image file names in `images/`"
+    out = {}
+    for name in ds.fs.listdir('images'):
+        if not name.startswith('.'): out.setdefault(name.split('.', 1)[0], []).append(name)
+    return out
+
+# %% ../nbs/03_downloader.ipynb #b2473c56
+def _stats(tally:Counter, seconds:float)->dict:
+    "The statistics of a run from its tally"
+    pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
+    new = pick('new:')
+    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'],
+                bytes=tally['bytes'],
+                **({'hash': pick('hash:')} if pick('hash:') else {}),
+                seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
+                finished_at=now_iso())
+
+# %% ../nbs/03_downloader.ipynb #df3ae7cf
+@patch
+def download(self:BasicDownloader,
+             retry_failed:bool=False, # also retry documents that failed for a transient reason
+             executor:Executor|None=None, # run shards on this executor (processes, a Dask cluster...)
+             shard_size:int=1000, # documents per shard with an executor
+             max_shards_in_flight:int|None=None, # default: 2 per executor worker, at least 4
+             processes:int|None=None, # local worker processes (1: in this process; None: `auto_workers` chooses)
+             docs:Iterable[Document]|None=None, # new documents (a URL list's) to add and download in the same pass
+            )->dict:
+    "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
+    if processes is not None and processes < 1:
+        raise ValueError(f"processes must be at least 1 or None, not {processes}")
+    ds, t0 = self.ds, time.monotonic()
+    ds.fs.makedirs('images')
+    n_tmp = ds.clean_temp()
+    if n_tmp: logger.info("removed %d temporary files left by an earlier run", n_tmp)
+    self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
+    self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session, robots cache
+    uuids, strays = list(ds.uuids()), _strays(ds)
+    if docs is not None and not hasattr(docs, '__len__') and executor is None and processes is None:
+        # a stream: small or big job?
+        docs = iter(docs); head = list(itertools.islice(docs, max(0, SMALL_JOB - len(uuids))))
+        docs = head if len(head) < SMALL_JOB - len(uuids) else itertools.chain(head, docs)
+    total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
+    items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
+    if executor is None:
+        auto_p, self._auto_threads = auto_workers(total, self.client_name)
+        processes = processes or auto_p
+    own, runner = None, self   # the local process pool `processes` asks for; who runs the shards
+    if processes and processes > 1 and executor is None:
+        import concurrent.futures as cf, multiprocessing as mp
+        ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
+        executor = own = cf.ProcessPoolExecutor(processes, mp_context=ctx)
+        runner = self._share(processes)
+        if total: shard_size = min(shard_size, max(50, math.ceil(total / (4 * processes))))   # 4 shards per process
+    tally = Counter()
+    bar = progress(None, total=total, desc='download', quiet=self.quiet)
+    seen, live = [0], Counter()   # documents done, and failures seen as they happen (in this process)
+    def show(done=1, res=None):
+        if res: live[res[0]] += 1
+        bar.update(done); seen[0] += done
+        if seen[0] % 100 < done or seen[0] == total:
+            bar.set_postfix(failed=live['failed'] + tally['status:failed'],
+                            rejected=live['rejected'] + tally['status:rejected'], refresh=False)
+    try:
+        if executor is None:
+            def on_done(res): show(1, res)
+            tally += self._run(items, retry_failed, strays, on_done)
+        else:
+            inflight = max_shards_in_flight or max(4, 2 * (getattr(executor, '_max_workers', 0) or 2))
+            pending = {}
+            def collect():
+                for f in wait(pending, return_when=FIRST_COMPLETED)[0]: tally.update(f.result()); show(pending.pop(f))
+            for shard in chunked(items, shard_size):
+                while len(pending) >= inflight: collect()
+                keys = map(_key, shard)
+                fut = executor.submit(runner._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
+                pending[fut] = len(shard)
+            while pending: collect()
+    finally:
+        bar.close()
+        if own: own.shutdown()
+    cs = self._cleaner_list()
+    if cs:
+        for d in finish_cleaners(ds, cs, quiet=self.quiet):
+            tally['status:downloaded'] -= 1; tally['status:rejected'] += 1
+            if d.reason: tally[f'reason:{d.reason}'] += 1
+    stats = _stats(tally, time.monotonic() - t0)
+    if executor is None or own: stats.update(processes=processes or 1, inflight=self.inflight)   # what ran
+    ds.stats = {**ds.stats, 'download': stats}
+    return stats
 
 # %% ../nbs/03_downloader.ipynb #ec7d5c71
 RASTER_FORMATS = ('JPEG', 'MPO', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF', 'AVIF')
@@ -88,88 +272,7 @@ class ConsentSession(Session):
         check_site(self.consent, request.url)
         return super().send(request, **kwargs)
 
-# %% ../nbs/03_downloader.ipynb #1d5f475f
-def _has_pycurl()->bool:
-    "Is pycurl (the curl client) importable?"
-    import importlib.util
-    return importlib.util.find_spec('pycurl') is not None
-
-REJECT_REASONS = {'not-an-image', 'empty', 'svg', 'unsupported-format', 'corrupt', 'too-many-pixels', 'too-small',
-                  'too-large', 'unsafe-url', 'robots-disallowed', 'noai', 'noimageai', 'noindex', 'noimageindex',
-                  'tdm-reservation'} | OPTOUT_REASONS
-
-class BasicDownloader:
-    "Download the `found` documents of a dataset folder: concurrent, polite, validated, consent-aware and resumable"
-    def __init__(self, path, # dataset folder or fsspec URL (`s3://bucket/ds`...)
-                 cleaners=None, # image cleaners run on each image as it arrives (names, classes or instances)
-                 client:str='auto', # HTTP client: 'curl' (libcurl, `pip install "web2dataset[fast]"`), 'threads' (requests), 'auto': curl if installed
-                 threads:int|None=None, # downloads in flight per process (threads, curl transfers); None: auto
-                 max_per_host:int|None=4, # downloads in flight per host (None: no cap)
-                 rate_per_host:float|None=None, # request starts per second per host (None: no cap)
-                 timeout:tuple=(5, 10), # connect and read timeouts, seconds
-                 deadline:float=30, # seconds for one document, every attempt and retry wait included
-                 min_speed:tuple|None=(1024, 10), # (bytes/s, seconds): a download slower for that long ends 'timeout'
-                 retries:int=4, # retries of connection errors and 429/5xx, with backoff, within the deadline
-                 max_bytes:int=25_000_000, # refuse larger files
-                 max_pixels:int=50_000_000, # refuse images with more pixels
-                 min_side:int=16, # refuse images whose shorter side is smaller
-                 robots:bool=True, # read and obey robots.txt
-                 noai:bool=True, # honour X-Robots-Tag noai / noimageai
-                 noindex:bool=False, # also honour X-Robots-Tag noindex / noimageindex
-                 tdm:bool=True, # honour tdm-reservation: 1
-                 tdmrep:bool=True, # honour /.well-known/tdmrep.json (W3C TDM Reservation Protocol)
-                 ai_txt:bool=True, # honour ai.txt (Spawning)
-                 xmp:bool=True, # honour IPTC/PLUS DataMining in the image's XMP
-                 c2pa:bool=True, # honour a C2PA manifest's training-and-data-mining assertion (`[c2pa]` extra)
-                 max_side:int|None=None, # resize so that the longer side is at most this (None: keep the original)
-                 encode_format:str|None=None, # re-encode to this format ('JPEG', 'PNG', 'WEBP'; None: keep)
-                 quality:int=90, # JPEG/WebP quality when re-encoding
-                 verify_hash=None, # 'COLUMN[:TYPE]': reject an image whose sha256/md5/sha512 is not the list's
-                 resize_mode:str='no', # keep_ratio, keep_ratio_largest, center_crop or border to `image_size` ('no': keep)
-                 image_size:int=256, # the side `resize_mode` resizes to
-                 resize_only_if_bigger:bool=False, # with `resize_mode`: never scale up, crop or pad a smaller image
-                 max_aspect_ratio:float|None=None, # refuse images whose longer side is more than this times the shorter
-                 allow_private=None, # reach private/loopback hosts (True, a set of host names; see core `check_url`)
-                 user_agent:str|None=None, # default: core's honest USER_AGENT
-                 quiet:bool=False, # no progress bar
-                 storage_options:dict|None=None, # fsspec options of a remote folder
-                ):
-        if threads is not None and threads < 1: raise ValueError(f"threads must be at least 1, not {threads}")
-        if client not in ('auto', 'curl', 'threads'): raise ValueError(f"client must be 'auto', 'curl' or 'threads', not {client!r}")
-        if client == 'curl' and not _has_pycurl(): raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
-        if max_per_host is not None and max_per_host < 1: raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
-        if min_speed is not None and not (len(min_speed) == 2 and min(min_speed) > 0):
-            raise ValueError(f"min_speed must be (bytes per second, seconds), both positive, or None, not {min_speed!r}")
-        if rate_per_host is not None and rate_per_host <= 0: raise ValueError(f"rate_per_host must be positive or None, not {rate_per_host}")
-        if encode_format is not None and str(encode_format).upper() not in ('JPEG', 'PNG', 'WEBP'):
-            raise ValueError(f"encode_format must be 'JPEG', 'PNG', 'WEBP' or None, not {encode_format!r}")
-        if max_side is not None and max_side < 1: raise ValueError(f"max_side must be positive or None, not {max_side}")
-        store_attr()
-        self.verify_hash = parse_verify_hash(verify_hash)
-        check_resize_args(resize_mode, image_size, max_side, max_aspect_ratio)
-        self.storage_options = storage_options or {}
-        self.encode_format = encode_format and str(encode_format).upper()
-        warn_unchecked(robots=robots, noai=noai, tdm=tdm, tdmrep=tdmrep, ai_txt=ai_txt, xmp=xmp, c2pa=c2pa)
-        self.ds = Dataset(path, create=False, **self.storage_options)
-        self._cleaners = None
-        self._takedowns = None   # the folder's takedown rules, read once per `download`
-        self._local = None
-        self._token = None       # names this downloader's per-process state in the workers of an executor
-        self._claims = None      # the uuids being settled in this process (a document given twice is settled once)
-
-    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k not in ('_local', 'ds', '_claims')}
-    def __setstate__(self, d):
-        self.__dict__.update(d, _local=None, _claims=None)
-        self.ds = Dataset(self.path, create=False, **self.storage_options)
-    def __repr__(self): return f"BasicDownloader({self.path!r})"
-    @property
-    def client_name(self)->str:
-        "The HTTP client this downloader runs: 'curl' or 'threads'"
-        return ('curl' if _has_pycurl() else 'threads') if self.client == 'auto' else self.client
-
 # %% ../nbs/03_downloader.ipynb #c70cde37
-_STATE_LOCK = threading.Lock()
-
 def _env_ca_bundle()->str|None:
     "The CA file the environment names, as requests reads it: `REQUESTS_CA_BUNDLE`, else `CURL_CA_BUNDLE`"
     return os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
@@ -180,6 +283,8 @@ def _read_env_once(s:requests.Session):
     s.trust_env = False
     if ca := _env_ca_bundle(): s.verify = ca
 
+# %% ../nbs/03_downloader.ipynb #b0a3aece
+_STATE_LOCK = threading.Lock()
 _PROCESS_STATES = {}   # token -> state: the shards of one download that a worker process runs share one state
 
 @patch
@@ -197,10 +302,12 @@ def _state(self:BasicDownloader):
         s.consent = site_files(s, self.robots, self.tdmrep, self.ai_txt)
         self._local = dict(session=s)
         if self._token:
-            while len(_PROCESS_STATES) >= 4: _PROCESS_STATES.pop(next(iter(_PROCESS_STATES)))   # a long-lived worker keeps a few
+            # a long-lived worker keeps a few
+            while len(_PROCESS_STATES) >= 4: _PROCESS_STATES.pop(next(iter(_PROCESS_STATES)))
             _PROCESS_STATES[self._token] = self._local
         return self._local
 
+# %% ../nbs/03_downloader.ipynb #c020d662
 @patch
 def _cleaner_list(self:BasicDownloader):
     "The image cleaners, resolved once (core's `as_cleaners`: a name loads its module through the registry)"
@@ -235,6 +342,18 @@ def _encode(data:bytes, fmt:str, max_side:int|None, encode_format:str|None, qual
         im.save(b, out, **(dict(quality=quality) if out in ('JPEG', 'WEBP') else {}))
         return b.getvalue(), out, *im.size
 
+# %% ../nbs/03_downloader.ipynb #35faa616
+@patch
+def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Document, dict|None]:
+    "`doc` (with its `phash` if a rule needs it) and the takedown rule it matches, now its hashes and URL are known"
+    td = self._takedowns
+    if not td: return doc, None
+    if td.phashes:
+        from web2dataset.cleaner import phash
+        doc = dataclasses.replace(doc, phash=phash(data))
+    return doc, td.match(doc)
+
+# %% ../nbs/03_downloader.ipynb #8ad2f3e0
 @patch
 def _finish(self:BasicDownloader, doc:Document,
             data:bytes|None=None, # the body of the last response
@@ -243,7 +362,7 @@ def _finish(self:BasicDownloader, doc:Document,
             final_url:str|None=None, # the URL the redirects ended at
             error:DownloadError|None=None, # or how the GET failed
            )->tuple[Document, bytes|None]:
-    "The final record of `doc` (downloaded, failed or rejected) and the kept bytes; the image is written, the record not"
+    "The final record of `doc` (downloaded, failed or rejected) and the kept bytes; writes the image, not the record"
     extra = {k: v for k, v in doc.extra.items() if k not in ('transient', 'error')}
     try:
         if error is not None: raise error
@@ -259,7 +378,8 @@ def _finish(self:BasicDownloader, doc:Document,
             new, fmt2, w2, h2 = _encode(data, fmt, self.max_side, self.encode_format, self.quality,
                                         (self.resize_mode, self.image_size, self.resize_only_if_bigger))
             if new is not data:
-                info['original'] = dict(format=fmt, width=w, height=h, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+                info['original'] = dict(format=fmt, width=w, height=h, bytes=len(data),
+                                        sha256=hashlib.sha256(data).hexdigest())
                 data, fmt, w, h = new, fmt2, w2, h2
     except DownloadError as e:
         kind = 'rejected' if e.reason in REJECT_REASONS else 'failed'
@@ -275,16 +395,7 @@ def _finish(self:BasicDownloader, doc:Document,
     if rule is not None: return takedown_record(kept, rule), None
     return dataclasses.replace(kept, file=self.ds.write_image(doc.uuid, fmt, data)), data
 
-@patch
-def _takedown_after(self:BasicDownloader, doc:Document, data:bytes)->tuple[Document, dict|None]:
-    "`doc` (with its `phash` when a rule needs it) and the takedown rule it matches now its hashes and final URL are known"
-    td = self._takedowns
-    if not td: return doc, None
-    if td.phashes:
-        from web2dataset.cleaner import phash
-        doc = dataclasses.replace(doc, phash=phash(data))
-    return doc, td.match(doc)
-
+# %% ../nbs/03_downloader.ipynb #fd94f41b
 @patch
 def _process(self:BasicDownloader, doc:Document)->tuple[Document, bytes|None]:
     "Fetch `doc`'s image with the thread client (core's session) and finish its record"
@@ -359,11 +470,14 @@ def apply_resize(im, plan:tuple):
 # %% ../nbs/03_downloader.ipynb #e411ca52
 def check_resize_args(resize_mode:str, image_size:int, max_side:int|None, max_aspect_ratio:float|None):
     "Refuse resize and shape options that cannot work, before any traffic"
-    if resize_mode not in RESIZE_MODES: raise ValueError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {resize_mode!r}")
-    if not isinstance(image_size, int) or image_size < 1: raise ValueError(f"image_size must be a positive integer, not {image_size!r}")
+    if resize_mode not in RESIZE_MODES:
+        raise ValueError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {resize_mode!r}")
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer, not {image_size!r}")
     if resize_mode != 'no' and max_side: raise ValueError("give max_side or resize_mode, not both")
     if max_aspect_ratio is not None and not max_aspect_ratio >= 1:
-        raise ValueError(f"max_aspect_ratio must be at least 1 (longer side over shorter side), not {max_aspect_ratio!r}")
+        raise ValueError("max_aspect_ratio must be at least 1 (longer side over shorter side), "
+                         f"not {max_aspect_ratio!r}")
 
 def check_shape(w:int, h:int, max_aspect_ratio:float|None):
     "A `DownloadError('aspect-ratio')` when the image is more elongated than `max_aspect_ratio`"
@@ -374,14 +488,17 @@ def check_shape(w:int, h:int, max_aspect_ratio:float|None):
 def _pending(doc:Document, retry_failed:bool)->bool:
     return doc.status == 'found' or (retry_failed and doc.status == 'failed' and bool(doc.extra.get('transient')))
 
+# %% ../nbs/03_downloader.ipynb #7d3df536
 def _drop_strays(ds:Dataset, doc:Document, stray:Iterable[str]):
     for name in stray:
         if f'images/{name}' != doc.file: ds.fs.remove(f'images/{name}')
 
+# %% ../nbs/03_downloader.ipynb #78f40df7
 def _key(item:str|Document)->str:
     "The uuid of a work item: a uuid of the folder, or a new Document"
     return item if isinstance(item, str) else item.uuid
 
+# %% ../nbs/03_downloader.ipynb #5c6aadaa
 @patch
 def _claim(self:BasicDownloader, uuid:str)->bool:
     "Take `uuid` for this process (False: it is being settled already); `_release` gives it back"
@@ -397,10 +514,11 @@ def _release(self:BasicDownloader, uuid:str):
     claims, lock = self._claims
     with lock: claims.discard(uuid)
 
+# %% ../nbs/03_downloader.ipynb #617aa701
 @patch
 def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=()):
     """The document to fetch for `item` (a uuid of the folder, or a new `Document` not recorded yet); else the outcome
-    of settling it without a request (done, taken down), or None when there is nothing to do. The caller has claimed it."""
+    of settling it without a request (done, taken down), or None when there is nothing to do. The caller claimed it."""
     ds = self.ds
     try: doc = ds.get(_key(item))
     except KeyError:
@@ -417,6 +535,7 @@ def _todo(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stra
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, None
 
+# %% ../nbs/03_downloader.ipynb #3099f169
 @patch
 def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes|None]:
     "`f(doc, *args)`; an unexpected error (a bug, a broken dependency) is recorded as a transient failure, not lost"
@@ -424,22 +543,26 @@ def _safely(self:BasicDownloader, doc:Document, f, *args)->tuple[Document, bytes
     except Exception as e:
         logger.warning("unexpected error downloading %s: %s: %s", doc.image_url, type(e).__name__, e)
         return dataclasses.replace(doc, status='failed', reason='error', file=None,
-                                   extra={**doc.extra, 'transient': True, 'error': f"{type(e).__name__}: {e}"[:500]}), None
+                                   extra={**doc.extra, 'transient': True,
+                                          'error': f"{type(e).__name__}: {e}"[:500]}), None
 
+# %% ../nbs/03_downloader.ipynb #1b47d1ef
 @patch
 def _settle(self:BasicDownloader, doc:Document, data:bytes|None, stray:Iterable[str]=())->tuple:
     "Log, record and clean the finished `doc` (`data`: its kept bytes); `(status, reason, new bytes)`"
     ds = self.ds
-    if doc.status == 'rejected': ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
+    if doc.status == 'rejected':
+        ds.log_rejection(doc, 'takedown' if str(doc.reason).startswith('takedown') else 'download', doc.reason)
     ds.update(doc)
     nbytes = (doc.bytes or 0) if doc.status == 'downloaded' else 0
     if doc.status == 'downloaded' and self._cleaner_list(): doc = clean_one(ds, doc, self._cleaner_list(), data=data)
     _drop_strays(ds, doc, stray)
     return doc.status, doc.reason, nbytes, (doc.extra.get('hash') or {}).get('check')
 
+# %% ../nbs/03_downloader.ipynb #55166b7a
 @patch
 def _one(self:BasicDownloader, item:str|Document, retry_failed:bool=False, stray:Iterable[str]=())->tuple|None:
-    "Download the document `item` (a uuid, or a new `Document`) if pending (thread client); `(status, reason, new bytes)` of its record, `new bytes` None when skipped"
+    "Download `item` (a uuid, or a new `Document`) if pending (thread client); its `(status, reason, new bytes)`"
     uuid = _key(item)
     if not self._claim(uuid): return None
     try:
@@ -459,9 +582,11 @@ def _tally(c:Counter, res):
         c['bytes'] += nbytes; c[f'new:{status}'] += 1
         if reason and reason.startswith('takedown'): c['taken_down'] += 1
 
+# %% ../nbs/03_downloader.ipynb #a78e3bc9
 @patch
-def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None, on_done=None)->Counter:
-    "Download `uuids` (and new Documents) with the client (`threads` threads, or the curl client's transfers); the tally of outcomes"
+def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None,
+         on_done=None)->Counter:
+    "Download `uuids` (and new Documents) with the client (threads, or curl transfers); the tally of outcomes"
     if self.client_name == 'curl': return _CurlClient(self, retry_failed, strays, on_done).run(uuids)
     strays, tally, lock, errors = strays or {}, Counter(), threading.Lock(), []
     jobs = queue.Queue(self.inflight * 4)
@@ -484,14 +609,49 @@ def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=F
     if errors: raise errors[0]
     return tally
 
+# %% ../nbs/03_downloader.ipynb #3d15b748
 @patch
 def _shard(self:BasicDownloader, uuids:list, retry_failed:bool=False, strays:dict|None=None)->Counter:
     "Download one shard of documents (what an executor's worker runs)"
     return self._run(uuids, retry_failed, strays)
 
-# %% ../nbs/03_downloader.ipynb #baed914a
-_REDIRECTS = (301, 302, 303, 307, 308)
+# %% ../nbs/03_downloader.ipynb #0732872c
+import copy
+from fastcore.basics import patch
 
+# %% ../nbs/03_downloader.ipynb #da7f2148
+SMALL_JOB = 10_000   # fewer documents than this: one process
+PER_PROCESS = 5_000  # at least this many documents per worker process
+
+def _cores()->int:
+    "The cores this process may run on"
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def auto_workers(n:int|None, # documents to download (None: not known, a stream)
+                 client:str='curl', # the HTTP client: 'curl' or 'threads'
+                 cpus:int|None=None, # cores to use (None: those this process may run on)
+                )->tuple[int, int]:
+    "`(processes, transfers in flight per process)` for `n` documents on this machine: small jobs stay in one process"
+    cpus, inflight = cpus or _cores(), 128 if client == 'curl' else 64
+    if n is not None and n < SMALL_JOB: return 1, inflight
+    return max(1, min(cpus, n // PER_PROCESS if n is not None else cpus)), inflight
+
+# %% ../nbs/03_downloader.ipynb #fdfd9eae
+@patch(as_prop=True)
+def inflight(self:BasicDownloader)->int:
+    "Downloads in flight per process: `threads` if given, else what `auto_workers` chose for the last `download`"
+    return self.threads or getattr(self, '_auto_threads', None) or auto_workers(None, self.client_name)[1]
+
+@patch
+def _share(self:BasicDownloader, p:int)->BasicDownloader:
+    "A copy of this downloader for one of `p` local worker processes: its share of the per-host limits"
+    d = copy.copy(self)
+    if self.max_per_host: d.max_per_host = max(1, self.max_per_host // p)
+    if self.rate_per_host: d.rate_per_host = self.rate_per_host / p
+    return d
+
+# %% ../nbs/03_downloader.ipynb #baed914a
 class _Headers:
     "The headers of one response, several values per name, any case (what `optout_reason` reads)"
     __slots__ = ('d',)
@@ -505,12 +665,14 @@ class _Headers:
     def getlist(self, k): return self.d.get(k.lower(), [])
     def get(self, k, default=None): v = self.d.get(k.lower()); return v[0] if v else default
 
+# %% ../nbs/03_downloader.ipynb #2c73be39
 class _Transfer:
     "One GET of the curl client, from its first hop to its last attempt: an image (`doc`) or a robots.txt (`origin`)"
     __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size',
                  'headers', 'too_large', 'too_slow', 'deadline_at', 'queued', 'last', 'slot', 'min_speed', 'floor')
     def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60, min_speed=None):
-        self.doc, self.stray, self.origin, self.url, self.max_bytes, self.deadline = doc, stray, origin, url, max_bytes, deadline
+        (self.doc, self.stray, self.origin, self.url, self.max_bytes,
+         self.deadline) = doc, stray, origin, url, max_bytes, deadline
         self.hops = self.attempt = 0
         self.deadline_at = self.queued = self.last = None   # end of the budget; queued since; the last error
         self.slot, self.min_speed = None, min_speed         # the host's `_Slot` while it holds one; the speed floor
@@ -524,6 +686,7 @@ class _Transfer:
         if self.floor is not None and self.floor.slow(len(chunk)): self.too_slow = True; return 0
         self.buf.append(chunk)
 
+# %% ../nbs/03_downloader.ipynb #63a77b86
 def _ca_bundle()->str|None:
     "The CA file requests would use: the environment's (`_env_ca_bundle`), else certifi's"
     if ca := _env_ca_bundle(): return ca
@@ -531,6 +694,7 @@ def _ca_bundle()->str|None:
     except ImportError: return None
     return certifi.where()
 
+# %% ../nbs/03_downloader.ipynb #967e7658
 @functools.lru_cache(maxsize=4096)
 def _is_address(host:str)->bool:
     try: ipaddress.ip_address(host); return True
@@ -545,14 +709,16 @@ def _pin(url:str)->str|None:
     addrs = sorted(a.split('%')[0] for a in _resolve(host, port))   # cached by check_url a moment ago
     return f"{host}:{port}:{','.join(f'[{a}]' if ':' in a else a for a in addrs)}"
 
+# %% ../nbs/03_downloader.ipynb #48539b69
+_REDIRECTS = (301, 302, 303, 307, 308)
 _RETRY_CODES = {7, 35, 52, 55, 56}   # could not connect, TLS handshake, empty reply, send and receive errors
 
 class _CurlClient:
-    "Download uuids with libcurl's multi interface: one thread, `threads` transfers in flight, the thread client's checks"
+    "Download uuids with libcurl's multi interface: one thread, many transfers in flight, the thread client's checks"
     def __init__(self, dl:BasicDownloader, retry_failed:bool=False, strays:dict|None=None, on_done=None):
         import pycurl
         self.pc, self.dl, self.retry_failed, self.strays, self.on_done = pycurl, dl, retry_failed, strays or {}, on_done
-        self.session = dl._state()['session']   # its limiter, retry policy and robots cache are shared with the thread client
+        self.session = dl._state()['session']   # its limiter, retry policy and robots cache: the thread client's
         self.limiter, self.consent = self.session.limiter, self.session.consent
         self.multi = pycurl.CurlMulti()
         self.idle, self.busy = [self._handle() for _ in range(dl.inflight)], {}   # handles; busy: handle -> transfer
@@ -590,15 +756,16 @@ class _CurlClient:
                     except BaseException: self.dl._release(u); raise
                     if not isinstance(todo, Document): self.dl._release(u); self._report(todo); continue
                     self.active += 1
-                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes, deadline=self.dl.deadline,
-                                       min_speed=self.dl.min_speed))
+                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes,
+                                       deadline=self.dl.deadline, min_speed=self.dl.min_speed))
                 self._fire_timers()
                 self._drain()
                 self._perform()
                 if not more and not self.active: return self.tally
                 if self.active >= cap or not more:
                     if not (self.busy or self.timers or self.ready or self.host_queue):
-                        raise RuntimeError("curl client: documents are waiting on nothing (a bug); the run stops, nothing is lost")
+                        raise RuntimeError("curl client: documents are waiting on nothing (a bug); "
+                                           "the run stops, nothing is lost")
                     self._wait()
         finally: self._close()
 
@@ -687,7 +854,8 @@ class _CurlClient:
         if code: err, retry = self._error(t, code, msg, status, elapsed)
         elif status in _REDIRECTS and t.headers.get('Location'):
             t.hops += 1
-            if t.hops > self.session.max_redirects: return self._end(t, status, error=DownloadError('redirect-loop', t.url))
+            if t.hops > self.session.max_redirects:
+                return self._end(t, status, error=DownloadError('redirect-loop', t.url))
             t.url, t.attempt = urljoin(t.url, t.headers.get('Location')), 0
             return self._go(t)
         elif status in RETRY_STATUSES: err, retry = DownloadError(f'http-{status}', t.url, transient=True), True
@@ -717,13 +885,15 @@ class _CurlClient:
     def _error(self, t:_Transfer, code:int, msg:str, status:int|None, elapsed:float)->tuple[DownloadError, bool]:
         "The `DownloadError` for libcurl's error `code`, and whether the request is retried"
         what = f"{t.url}: {msg}"
-        if t.too_large or code == 63: return DownloadError('too-large', f"{t.url}: more than {t.max_bytes} bytes"), False
+        if t.too_large or code == 63:
+            return DownloadError('too-large', f"{t.url}: more than {t.max_bytes} bytes"), False
         if t.too_slow: return DownloadError('timeout', f"{t.url}: {t.floor}", transient=True), False
         if code == 28:
             if msg.startswith('Connection timed out'): return DownloadError('timeout', what, transient=True), True
             if msg.startswith('Operation too slow'): return DownloadError('timeout', what, transient=True), False
             return DownloadError('deadline', f"{t.url}: not complete in {t.deadline:g} s", transient=True), False
-        if code in (18, 61) or (code in _RETRY_CODES and status): return DownloadError('truncated', what, transient=True), False
+        if code in (18, 61) or (code in _RETRY_CODES and status):
+            return DownloadError('truncated', what, transient=True), False
         if code in _RETRY_CODES: return DownloadError('connection', what, transient=True), True
         if code == 3: return DownloadError('bad-url', what), False
         return DownloadError('connection', f"{what} (libcurl error {code})", transient=True), False
@@ -758,129 +928,3 @@ class _CurlClient:
         for c in list(self.busy): self.multi.remove_handle(c)
         for c in [*self.busy, *self.idle]: c.close()
         self.multi.close()
-
-# %% ../nbs/03_downloader.ipynb #0732872c
-import copy
-from fastcore.basics import patch
-
-# %% ../nbs/03_downloader.ipynb #da7f2148
-SMALL_JOB = 10_000   # fewer documents than this: one process
-PER_PROCESS = 5_000  # at least this many documents per worker process
-
-def _cores()->int:
-    "The cores this process may run on"
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
-
-def auto_workers(n:int|None, # documents to download (None: not known, a stream)
-                 client:str='curl', # the HTTP client: 'curl' or 'threads'
-                 cpus:int|None=None, # cores to use (None: those this process may run on)
-                )->tuple[int, int]:
-    "`(processes, transfers in flight per process)` for `n` documents on this machine: small jobs stay in one process"
-    cpus, inflight = cpus or _cores(), 128 if client == 'curl' else 64
-    if n is not None and n < SMALL_JOB: return 1, inflight
-    return max(1, min(cpus, n // PER_PROCESS if n is not None else cpus)), inflight
-
-# %% ../nbs/03_downloader.ipynb #fdfd9eae
-@patch(as_prop=True)
-def inflight(self:BasicDownloader)->int:
-    "Downloads in flight per process: `threads` if given, else what `auto_workers` chose for the last `download`"
-    return self.threads or getattr(self, '_auto_threads', None) or auto_workers(None, self.client_name)[1]
-
-@patch
-def _share(self:BasicDownloader, p:int)->BasicDownloader:
-    "A copy of this downloader for one of `p` local worker processes: its share of the per-host limits"
-    d = copy.copy(self)
-    if self.max_per_host: d.max_per_host = max(1, self.max_per_host // p)
-    if self.rate_per_host: d.rate_per_host = self.rate_per_host / p
-    return d
-
-# %% ../nbs/03_downloader.ipynb #9e805e2a
-def _new_doc(d)->Document:
-    if not isinstance(d, Document): raise TypeError(f"docs holds Documents, not {type(d).__name__}: {str(d)[:80]}")
-    return d
-
-def _strays(ds:Dataset)->dict:
-    "uuid -> image file names in `images/`"
-    out = {}
-    for name in ds.fs.listdir('images'):
-        if not name.startswith('.'): out.setdefault(name.split('.', 1)[0], []).append(name)
-    return out
-
-def _stats(tally:Counter, seconds:float)->dict:
-    "The statistics of a run from its tally"
-    pick = lambda pre: {k[len(pre):]: v for k, v in sorted(tally.items()) if k.startswith(pre)}
-    new = pick('new:')
-    return dict(counts=pick('status:'), reasons=pick('reason:'), new=new, taken_down=tally['taken_down'], bytes=tally['bytes'],
-                **({'hash': pick('hash:')} if pick('hash:') else {}),
-                seconds=round(seconds, 3), images_per_s=round(new.get('downloaded', 0) / max(seconds, 1e-9), 1),
-                finished_at=now_iso())
-
-@patch
-def download(self:BasicDownloader,
-             retry_failed:bool=False, # also retry documents that failed for a transient reason
-             executor:Executor|None=None, # run shards on this executor (processes, a Dask cluster...)
-             shard_size:int=1000, # documents per shard with an executor
-             max_shards_in_flight:int|None=None, # default: 2 per executor worker, at least 4
-             processes:int|None=None, # local worker processes (1: in this process; None: `auto_workers` chooses)
-             docs:Iterable[Document]|None=None, # new documents (a URL list's) to add and download in the same pass
-            )->dict:
-    "Download every pending document of the folder (and `docs`); statistics, also written to `stats.json`"
-    if processes is not None and processes < 1: raise ValueError(f"processes must be at least 1 or None, not {processes}")
-    ds, t0 = self.ds, time.monotonic()
-    ds.fs.makedirs('images')
-    n_tmp = ds.clean_temp()
-    if n_tmp: logger.info("removed %d temporary files left by an earlier run", n_tmp)
-    self._takedowns = load_takedowns(ds)   # pickled with the downloader to the executor's workers
-    self._token = uuidlib.uuid4().hex      # the shards a worker runs for this download share its session and robots cache
-    uuids, strays = list(ds.uuids()), _strays(ds)
-    if docs is not None and not hasattr(docs, '__len__') and executor is None and processes is None:
-        docs = iter(docs); head = list(itertools.islice(docs, max(0, SMALL_JOB - len(uuids))))   # a stream: small or big job?
-        docs = head if len(head) < SMALL_JOB - len(uuids) else itertools.chain(head, docs)
-    total = len(uuids) + len(docs) if hasattr(docs, '__len__') else None if docs is not None else len(uuids)
-    items = uuids if docs is None else itertools.chain(uuids, (_new_doc(d) for d in docs))
-    if executor is None:
-        auto_p, self._auto_threads = auto_workers(total, self.client_name)
-        processes = processes or auto_p
-    own, runner = None, self   # the local process pool `processes` asks for; who runs the shards
-    if processes and processes > 1 and executor is None:
-        import concurrent.futures as cf, multiprocessing as mp
-        ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')   # fork: the workers start without imports
-        executor = own = cf.ProcessPoolExecutor(processes, mp_context=ctx)
-        runner = self._share(processes)
-        if total: shard_size = min(shard_size, max(50, math.ceil(total / (4 * processes))))   # 4 shards per process
-    tally = Counter()
-    bar = progress(None, total=total, desc='download', quiet=self.quiet)
-    seen, live = [0], Counter()   # documents done, and failures seen as they happen (in this process)
-    def show(done=1, res=None):
-        if res: live[res[0]] += 1
-        bar.update(done); seen[0] += done
-        if seen[0] % 100 < done or seen[0] == total:
-            bar.set_postfix(failed=live['failed'] + tally['status:failed'], rejected=live['rejected'] + tally['status:rejected'], refresh=False)
-    try:
-        if executor is None:
-            def on_done(res): show(1, res)
-            tally += self._run(items, retry_failed, strays, on_done)
-        else:
-            inflight = max_shards_in_flight or max(4, 2 * (getattr(executor, '_max_workers', 0) or 2))
-            pending = {}
-            def collect():
-                for f in wait(pending, return_when=FIRST_COMPLETED)[0]: tally.update(f.result()); show(pending.pop(f))
-            for shard in chunked(items, shard_size):
-                while len(pending) >= inflight: collect()
-                keys = map(_key, shard)
-                fut = executor.submit(runner._shard, shard, retry_failed, {u: strays[u] for u in keys if u in strays})
-                pending[fut] = len(shard)
-            while pending: collect()
-    finally:
-        bar.close()
-        if own: own.shutdown()
-    cs = self._cleaner_list()
-    if cs:
-        for d in finish_cleaners(ds, cs, quiet=self.quiet):
-            tally['status:downloaded'] -= 1; tally['status:rejected'] += 1
-            if d.reason: tally[f'reason:{d.reason}'] += 1
-    stats = _stats(tally, time.monotonic() - t0)
-    if executor is None or own: stats.update(processes=processes or 1, inflight=self.inflight)   # what ran
-    ds.stats = {**ds.stats, 'download': stats}
-    return stats

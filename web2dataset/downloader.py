@@ -82,7 +82,8 @@ class BasicDownloader:
             raise Web2DatasetError("client='curl' needs pycurl: pip install \"web2dataset[fast]\"")
         if max_per_host is not None and max_per_host < 1:
             raise ValueError(f"max_per_host must be at least 1 or None, not {max_per_host}")
-        if min_speed is not None and not (len(min_speed) == 2 and min(min_speed) > 0):
+        if min_speed is not None and not (isinstance(min_speed, (tuple, list)) and len(min_speed) == 2
+                                          and all(isinstance(x, (int, float)) and x > 0 for x in min_speed)):
             raise ValueError("min_speed must be (bytes per second, seconds), both positive, "
                              f"or None, not {min_speed!r}")
         if rate_per_host is not None and rate_per_host <= 0:

@@ -914,6 +914,8 @@ class Session(requests.Session):
             if nested: time.sleep(wait)
             else: self.limiter.pause(wait)   # this request waits without its slot: the host's others go on
 
+
+# %% ../nbs/00_core.ipynb #2f40611a
 def _within(timeout, deadline_at:float):
     "`timeout` (a number or a (connect, read) pair) cut to what is left before `deadline_at`"
     left = max(0.01, deadline_at - time.monotonic())
@@ -924,6 +926,8 @@ def _late(deadline_at:float|None, wait:float)->bool:
     "Would a retry after `wait` seconds start past `deadline_at`?"
     return deadline_at is not None and time.monotonic() + wait >= deadline_at
 
+
+# %% ../nbs/00_core.ipynb #ed229853
 @delegates(Session)
 def make_session(**kwargs)->Session:
     "A polite and safe HTTP session (see `Session` for the options)"

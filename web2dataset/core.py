@@ -640,15 +640,7 @@ class HostLimiter:
 @patch
 def enter(self:HostLimiter, host:str, block:bool=True)->bool:
     "Take one of `host`'s slots, waiting for one when `block`; False when none is free and not `block`"
-    t0 = time.monotonic()
-    with self._lock:
-        h = self._host(host)
-        while self._full(h):
-            if not block: return False
-            h.cond.wait(0.5)
-        h.inflight += 1
-    self._waited(time.monotonic() - t0)
-    return True
+    return self._admit(host, block)
 
 @patch
 def leave(self:HostLimiter, host:str):
@@ -699,18 +691,24 @@ def _full(self:HostLimiter, h:_HostState)->bool:
 
 # %% ../nbs/00_core.ipynb #161ae51b
 @patch
-def take(self:HostLimiter, host:str, block:bool=True)->_Slot|None:
-    "A slot of `host` whose request may stall (see `got`), waiting for one when `block`; None if full and not `block`"
+def _admit(self:HostLimiter, host:str, block:bool, slot:_Slot|None=None)->bool:
+    "One more request in flight for `host` (watched for a stall if `slot` is given), waiting when `block`"
     t0 = time.monotonic()
     with self._lock:
         h = self._host(host)
         while self._full(h):
-            if not block: return None
+            if not block: return False
             h.cond.wait(0.5)
         h.inflight += 1
-        s = _Slot(host); h.slots.add(s)
+        if slot is not None: slot.mark = time.monotonic(); h.slots.add(slot)   # watched from now
     self._waited(time.monotonic() - t0)
-    return s
+    return True
+
+@patch
+def take(self:HostLimiter, host:str, block:bool=True)->_Slot|None:
+    "A slot of `host` whose request may stall (see `got`), waiting for one when `block`; None if full and not `block`"
+    s = _Slot(host)
+    return s if self._admit(host, block, s) else None
 
 @patch
 def give(self:HostLimiter, s:_Slot):

@@ -84,11 +84,11 @@ def test_dataset_clean_with_core_only(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert "'checked': 1" in p.stdout, p.stdout
 
-# The floors of CONTRIBUTING's map: a module imports only from floors below its own (google and safety also from
-# the module whose bases they extend, on their own floor)
-FLOORS = dict(core=0, testing=0, consent=1, searcher=2, google=2, cleaner=2, safety=2, downloader=3, pipeline=4,
-              export=5, doctor=6, review=6, cli=7)
-SAME_FLOOR = {('google', 'searcher'), ('safety', 'cleaner')}
+# The floors of CONTRIBUTING's map: a module imports only from floors below its own (google, safety and curl also
+# from the module they plug into, on their own floor, which finds them through an entry point)
+FLOORS = dict(core=0, testing=0, consent=1, searcher=2, google=2, cleaner=2, safety=2, downloader=3, curl=3,
+              pipeline=4, export=5, doctor=6, review=6, cli=7)
+SAME_FLOOR = {('google', 'searcher'), ('safety', 'cleaner'), ('curl', 'downloader')}
 
 def test_imports_flow_down_the_floors():
     "Every module of the package has a floor, and imports only from below it"
@@ -97,3 +97,16 @@ def test_imports_flow_down_the_floors():
     up = [(m, d) for m in MODULES for d in _imports(PKG/f'{m}.py') - {m}
           if FLOORS[d] >= FLOORS[m] and (m, d) not in SAME_FLOOR]
     assert not up, f"imports up or across a floor: {up}"
+
+def test_entry_points_load():
+    "Every entry point pyproject.toml declares loads, and its registry finds the same class by that name"
+    import tomllib, importlib.metadata as md
+    from web2dataset.core import cleaners
+    from web2dataset.searcher import searchers
+    from web2dataset.downloader import http_clients
+    regs = {'web2dataset.cleaners': cleaners, 'web2dataset.searchers': searchers, 'web2dataset.clients': http_clients}
+    eps = tomllib.loads((PKG.parent/'pyproject.toml').read_text())['project']['entry-points']
+    assert eps['web2dataset.clients'] == {'curl': 'web2dataset.curl:_CurlClient'}
+    for group, reg in regs.items():
+        for name, value in eps[group].items():
+            assert reg[name] is md.EntryPoint(name, value, group).load(), (group, name, value)

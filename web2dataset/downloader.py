@@ -6,32 +6,33 @@ Docs: https://web2dataset.github.io/web2dataset/downloader.html.md"""
 
 # %% ../nbs/03_downloader.ipynb #53f9d7ed
 from __future__ import annotations
-import dataclasses, functools, hashlib, heapq, io, ipaddress, itertools, math, os, queue, re, sys, threading, time, \
+import dataclasses, functools, hashlib, io, itertools, math, os, queue, re, sys, threading, time, \
     uuid as uuidlib
-from collections import Counter, defaultdict, deque
+from collections import Counter
 from concurrent.futures import Executor, FIRST_COMPLETED, wait
-from types import SimpleNamespace
 from typing import Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from fastcore.basics import chunked, patch, store_attr
 
 from .core import *
-from .core import _resolve
 from .consent import *
 
 
 # %% auto #0
-__all__ = ['REJECT_REASONS', 'RASTER_FORMATS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS', 'BasicDownloader',
-           'sniff_format', 'check_image', 'ConsentSession', 'parse_verify_hash', 'check_hash', 'resize_plan',
-           'apply_resize', 'check_resize_args', 'check_shape', 'auto_workers']
+__all__ = ['http_clients', 'REJECT_REASONS', 'RASTER_FORMATS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS',
+           'BasicDownloader', 'sniff_format', 'check_image', 'ConsentSession', 'parse_verify_hash', 'check_hash',
+           'resize_plan', 'apply_resize', 'check_resize_args', 'check_shape', 'auto_workers']
 
 # %% ../nbs/03_downloader.ipynb #1d5f475f
 def _has_pycurl()->bool:
     "Is pycurl (the curl client) importable?"
     import importlib.util
     return importlib.util.find_spec('pycurl') is not None
+
+# %% ../nbs/03_downloader.ipynb #c11e4752
+http_clients = Registry('web2dataset.clients', 'HTTP client')   # `curl`: web2dataset.curl, through its entry point
 
 # %% ../nbs/03_downloader.ipynb #42b9b1d9
 REJECT_REASONS = {'not-an-image', 'empty', 'svg', 'unsupported-format', 'corrupt', 'too-many-pixels', 'too-small',
@@ -588,7 +589,8 @@ def _tally(c:Counter, res):
 def _run(self:BasicDownloader, uuids:Iterable[str|Document], retry_failed:bool=False, strays:dict|None=None,
          on_done=None)->Counter:
     "Download `uuids` (and new Documents) with the client (threads, or curl transfers); the tally of outcomes"
-    if self.client_name == 'curl': return _CurlClient(self, retry_failed, strays, on_done).run(uuids)
+    if self.client_name != 'threads':   # another client (curl), found by name: `http_clients`
+        return http_clients[self.client_name](self, retry_failed, strays, on_done).run(uuids)
     strays, tally, lock, errors = strays or {}, Counter(), threading.Lock(), []
     jobs = queue.Queue(self.inflight * 4)
     def work():
@@ -651,281 +653,3 @@ def _share(self:BasicDownloader, p:int)->BasicDownloader:
     if self.max_per_host: d.max_per_host = max(1, self.max_per_host // p)
     if self.rate_per_host: d.rate_per_host = self.rate_per_host / p
     return d
-
-# %% ../nbs/03_downloader.ipynb #baed914a
-class _Headers:
-    "The headers of one response, several values per name, any case (what `optout_reason` reads)"
-    __slots__ = ('d',)
-    def __init__(self): self.d = {}
-    def line(self, raw:bytes):
-        s = raw.decode('latin-1').strip()
-        if s.startswith('HTTP/'): self.d.clear()   # a new response (after a `100 Continue`)
-        else:
-            k, sep, v = s.partition(':')
-            if sep: self.d.setdefault(k.strip().lower(), []).append(v.strip())
-    def getlist(self, k): return self.d.get(k.lower(), [])
-    def get(self, k, default=None): v = self.d.get(k.lower()); return v[0] if v else default
-
-# %% ../nbs/03_downloader.ipynb #2c73be39
-class _Transfer:
-    "One GET of the curl client, from its first hop to its last attempt: an image (`doc`) or a robots.txt (`origin`)"
-    __slots__ = ('doc', 'stray', 'origin', 'url', 'host', 'hops', 'attempt', 'max_bytes', 'deadline', 'buf', 'size',
-                 'headers', 'too_large', 'too_slow', 'deadline_at', 'queued', 'last', 'slot', 'min_speed', 'floor')
-    def __init__(self, url, doc=None, stray=(), origin=None, max_bytes=0, deadline=60, min_speed=None):
-        (self.doc, self.stray, self.origin, self.url, self.max_bytes,
-         self.deadline) = doc, stray, origin, url, max_bytes, deadline
-        self.hops = self.attempt = 0
-        self.deadline_at = self.queued = self.last = None   # end of the budget; queued since; the last error
-        self.slot, self.min_speed = None, min_speed         # the host's `_Slot` while it holds one; the speed floor
-    def reset(self):
-        self.buf, self.size, self.headers, self.too_large, self.too_slow = [], 0, _Headers(), False, False
-        self.floor = SpeedFloor(*self.min_speed) if self.min_speed else None
-    def write(self, chunk:bytes):
-        self.size += len(chunk)
-        if self.slot is not None: self.slot.bytes += len(chunk)   # the host's limiter sees it move
-        if self.size > self.max_bytes: self.too_large = True; return 0   # anything but len(chunk) aborts the transfer
-        if self.floor is not None and self.floor.slow(len(chunk)): self.too_slow = True; return 0
-        self.buf.append(chunk)
-
-# %% ../nbs/03_downloader.ipynb #63a77b86
-def _ca_bundle()->str|None:
-    "The CA file requests would use: the environment's (`_env_ca_bundle`), else certifi's"
-    if ca := _env_ca_bundle(): return ca
-    try: import certifi
-    except ImportError: return None
-    return certifi.where()
-
-# %% ../nbs/03_downloader.ipynb #967e7658
-@functools.lru_cache(maxsize=4096)
-def _is_address(host:str)->bool:
-    try: ipaddress.ip_address(host); return True
-    except ValueError: return False
-
-def _pin(url:str)->str|None:
-    "libcurl's `RESOLVE` entry that makes it connect to the addresses `check_url` approved, so DNS cannot answer twice"
-    u = urlsplit(url)
-    host = u.hostname or ''
-    if _is_address(host): return None
-    port = u.port or (443 if u.scheme.lower() == 'https' else 80)
-    addrs = sorted(a.split('%')[0] for a in _resolve(host, port))   # cached by check_url a moment ago
-    return f"{host}:{port}:{','.join(f'[{a}]' if ':' in a else a for a in addrs)}"
-
-# %% ../nbs/03_downloader.ipynb #48539b69
-_REDIRECTS = (301, 302, 303, 307, 308)
-_RETRY_CODES = {7, 35, 52, 55, 56}   # could not connect, TLS handshake, empty reply, send and receive errors
-
-class _CurlClient:
-    "Download uuids with libcurl's multi interface: one thread, many transfers in flight, the thread client's checks"
-    def __init__(self, dl:BasicDownloader, retry_failed:bool=False, strays:dict|None=None, on_done=None):
-        import pycurl
-        self.pc, self.dl, self.retry_failed, self.strays, self.on_done = pycurl, dl, retry_failed, strays or {}, on_done
-        self.session = dl._state()['session']   # its limiter, retry policy and robots cache: the thread client's
-        self.limiter, self.consent = self.session.limiter, self.session.consent
-        self.multi = pycurl.CurlMulti()
-        self.idle, self.busy = [self._handle() for _ in range(dl.inflight)], {}   # handles; busy: handle -> transfer
-        self.active = 0                          # documents taken from the folder and not settled yet
-        self.host_queue = defaultdict(deque)     # image transfers awaiting a slot of their host
-        self.timers, self.seq = [], itertools.count()   # heap of (when, n, action, transfer): rate slots, retry delays
-        self.robots_wait, self.ready = {}, deque()      # transfers awaiting a consent file / a free handle
-        self.tally = Counter()
-
-    def _handle(self):
-        pc, dl = self.pc, self.dl
-        c = pc.Curl()
-        c.setopt(pc.NOSIGNAL, 1)
-        c.setopt(pc.USERAGENT, dl.user_agent or USER_AGENT)
-        c.setopt(pc.FOLLOWLOCATION, 0)                 # we follow redirects: each hop is checked like the first
-        c.setopt(pc.CONNECTTIMEOUT_MS, int(dl.timeout[0] * 1000))
-        c.setopt(pc.LOW_SPEED_LIMIT, 1)                # the read timeout: no byte for that long
-        c.setopt(pc.LOW_SPEED_TIME, max(1, math.ceil(min(dl.timeout[1], dl.deadline))))
-        c.setopt(pc.ACCEPT_ENCODING, '')              # what libcurl decodes; bodies are counted decoded
-        if ca := _ca_bundle(): c.setopt(pc.CAINFO, ca)
-        return c
-
-    def run(self, items:Iterable[str|Document])->Counter:
-        "Download `items` (uuids of the folder, new Documents); the tally of outcomes"
-        it, more, cap = iter(items), True, 4 * self.dl.inflight
-        try:
-            while True:
-                while more and self.active < cap:      # a bounded window of documents: memory stays flat
-                    item = next(it, None)
-                    if item is None: more = False; break
-                    u = _key(item)
-                    if not self.dl._claim(u): continue   # the same document is being settled
-                    stray = self.strays.get(u, ())
-                    try: todo = self.dl._todo(item, self.retry_failed, stray)
-                    except BaseException: self.dl._release(u); raise
-                    if not isinstance(todo, Document): self.dl._release(u); self._report(todo); continue
-                    self.active += 1
-                    self._go(_Transfer(todo.image_url, todo, stray, max_bytes=self.dl.max_bytes,
-                                       deadline=self.dl.deadline, min_speed=self.dl.min_speed))
-                self._fire_timers()
-                self._drain()
-                self._perform()
-                if not more and not self.active: return self.tally
-                if self.active >= cap or not more:
-                    if not (self.busy or self.timers or self.ready or self.host_queue):
-                        raise RuntimeError("curl client: documents are waiting on nothing (a bug); "
-                                           "the run stops, nothing is lost")
-                    self._wait()
-        finally: self._close()
-
-    def _report(self, res):
-        _tally(self.tally, res)
-        if self.on_done: self.on_done(res)
-
-    def _go(self, t:_Transfer):
-        "Check `t`'s URL (safety, then the host's consent files for images) and queue it for a slot of its host"
-        if t.deadline_at is not None and t.queued is None: t.queued = time.monotonic()   # a retry or a redirect hop
-        try: check_url(t.url, self.dl.allow_private)
-        except UnsafeURLError as e: return self._end(t, error=DownloadError('unsafe-url', str(e)))
-        except DownloadError as e: return self._end(t, error=e)
-        u = urlsplit(t.url)
-        for f in (self.consent if t.doc is not None and u.path not in CONSENT_PATHS else ()):
-            rules = self._robots_rules(t, f)
-            if rules is None: return                    # waiting for the host's robots.txt (or tdmrep.json, ai.txt)
-            if isinstance(rules, Exception): return self._end(t, error=rules)
-            if why := rules.reason(t.url): return self._end(t, error=DownloadError(why, t.url))
-        t.host = u.hostname or ''
-        if t.doc is not None: t.slot = self.limiter.take(t.host, block=False)
-        if t.doc is not None and t.slot is None: self.host_queue[t.host].append(t)
-        else: self._slot(t)
-
-    def _slot(self, t:_Transfer):
-        "`t` (holding a slot of its host) starts when the host's rate allows"
-        when = self.limiter.reserve(t.host)
-        if when > time.monotonic() + 0.001: self._later(when, self._start, t)
-        else: self._start(t)
-
-    def _start(self, t:_Transfer):
-        if not self.idle: self.ready.append(t); return
-        now = time.monotonic()
-        if t.deadline_at is None: t.deadline_at = now + t.deadline
-        elif t.queued is not None: t.deadline_at += now - t.queued   # queueing for a slot is not spent from the budget
-        t.queued = None
-        if (left := t.deadline_at - now) <= 0:
-            self._free(t)   # out of time before this retry could start: the error it retried ends it
-            late = DownloadError('deadline', f"{t.url}: not complete in {t.deadline:g} s", transient=True)
-            return self._end(t, error=t.last or late)
-        pc, c = self.pc, self.idle.pop()
-        t.reset()
-        c.setopt(pc.URL, t.url)
-        c.setopt(pc.WRITEFUNCTION, t.write)
-        c.setopt(pc.HEADERFUNCTION, t.headers.line)
-        c.setopt(pc.TIMEOUT_MS, max(1, int(left * 1000)))    # what is left of the document's deadline
-        c.setopt(pc.MAXFILESIZE_LARGE, t.max_bytes)          # refused from Content-Length, before the body
-        pin = _pin(t.url)
-        if pin: c.setopt(pc.RESOLVE, [pin])
-        self.busy[c] = t
-        self.multi.add_handle(c)
-
-    def _later(self, when:float, action, t:_Transfer): heapq.heappush(self.timers, (when, next(self.seq), action, t))
-
-    def _fire_timers(self):
-        now = time.monotonic()
-        while self.timers and self.timers[0][0] <= now:
-            _, _, action, t = heapq.heappop(self.timers)
-            action(t)
-
-    def _perform(self):
-        m, pc = self.multi, self.pc
-        while m.perform()[0] == pc.E_CALL_MULTI_PERFORM: pass
-        while True:
-            left, ok, bad = m.info_read()
-            for c in ok: self._ended(c, 0, '')
-            for c, code, msg in bad: self._ended(c, code, msg)
-            if not left: break
-
-    def _wait(self):
-        wait = 0.05 if self.host_queue else 1.0   # slots may free up elsewhere (another client, a raised limit)
-        if self.timers: wait = min(wait, max(0.0, self.timers[0][0] - time.monotonic()))
-        if (ct := self.multi.timeout()) >= 0: wait = min(wait, ct / 1000)
-        if self.busy: self.multi.select(wait)
-        elif wait > 0: time.sleep(wait)
-
-    def _ended(self, c, code:int, msg:str):
-        "A transfer ended: free its handle and host slot, then redirect, retry or finish it"
-        pc, t = self.pc, self.busy.pop(c)
-        self.multi.remove_handle(c)
-        status, elapsed = c.getinfo(pc.RESPONSE_CODE) or None, c.getinfo(pc.TOTAL_TIME)
-        self.idle.append(c)
-        if status: self.limiter.answered(t.host, status)   # the host's limits follow its answers (AIMD)
-        self._free(t)
-        if self.ready: self._start(self.ready.popleft())
-        if code: err, retry = self._error(t, code, msg, status, elapsed)
-        elif status in _REDIRECTS and t.headers.get('Location'):
-            t.hops += 1
-            if t.hops > self.session.max_redirects:
-                return self._end(t, status, error=DownloadError('redirect-loop', t.url))
-            t.url, t.attempt = urljoin(t.url, t.headers.get('Location')), 0
-            return self._go(t)
-        elif status in RETRY_STATUSES: err, retry = DownloadError(f'http-{status}', t.url, transient=True), True
-        elif status >= 400: return self._end(t, status, error=DownloadError(f'http-{status}', t.url))
-        else: return self._end(t, status, data=b''.join(t.buf), headers=t.headers, final_url=t.url)
-        if not retry or t.attempt >= self.session.retries: return self._end(t, status, error=err)
-        wait = self.session._delay(t.attempt, SimpleNamespace(headers=t.headers) if status else None)
-        if time.monotonic() + wait >= t.deadline_at: return self._end(t, status, error=err)   # past the deadline
-        t.attempt, t.last = t.attempt + 1, err
-        logger.info("retrying %s in %.1fs after %s", t.url, wait, f'HTTP {status}' if status else msg)
-        self._later(time.monotonic() + wait, self._go, t)
-
-    def _free(self, t:_Transfer):
-        "`t` gives back its host's slot; transfers waiting for one take the slots there are now"
-        if t.slot is None: return
-        self.limiter.give(t.slot); t.slot = None
-        self._drain(t.host)
-
-    def _drain(self, host:str|None=None):
-        "Queued transfers of `host` (all: None) take the slots free now (ours, another client's, a raised limit)"
-        for h in [host] if host is not None else list(self.host_queue):
-            q = self.host_queue.get(h)
-            while q and (s := self.limiter.take(h, block=False)) is not None:
-                t = q.popleft(); t.slot = s; self._slot(t)
-            if q is not None and not q: del self.host_queue[h]
-
-    def _error(self, t:_Transfer, code:int, msg:str, status:int|None, elapsed:float)->tuple[DownloadError, bool]:
-        "The `DownloadError` for libcurl's error `code`, and whether the request is retried"
-        what = f"{t.url}: {msg}"
-        if t.too_large or code == 63:
-            return DownloadError('too-large', f"{t.url}: more than {t.max_bytes} bytes"), False
-        if t.too_slow: return DownloadError('timeout', f"{t.url}: {t.floor}", transient=True), False
-        if code == 28:
-            if msg.startswith('Connection timed out'): return DownloadError('timeout', what, transient=True), True
-            if msg.startswith('Operation too slow'): return DownloadError('timeout', what, transient=True), False
-            return DownloadError('deadline', f"{t.url}: not complete in {t.deadline:g} s", transient=True), False
-        if code in (18, 61) or (code in _RETRY_CODES and status):
-            return DownloadError('truncated', what, transient=True), False
-        if code in _RETRY_CODES: return DownloadError('connection', what, transient=True), True
-        if code == 3: return DownloadError('bad-url', what), False
-        return DownloadError('connection', f"{what} (libcurl error {code})", transient=True), False
-
-    def _end(self, t:_Transfer, status:int|None=None, data:bytes|None=None, headers=None, final_url:str|None=None,
-             error:DownloadError|None=None):
-        "`t` is over: settle its document (record, log, cleaners), or keep the robots.txt it fetched"
-        if t.doc is None: return self._robots_done(t, data, error)
-        doc, kept = self.dl._safely(t.doc, self.dl._finish, data, status, headers, final_url, error)
-        self.active -= 1
-        try: res = self.dl._settle(doc, kept, t.stray)
-        finally: self.dl._release(doc.uuid)
-        self._report(res)
-
-    def _robots_rules(self, t:_Transfer, f:SiteFile):
-        "The rules of consent file `f` for `t`'s origin, the error reading it ended with, or None while it is fetched"
-        origin = f.origin(t.url)
-        if (r := f.known(origin)) is not None: return r
-        key = (f.path, origin)
-        if key in self.robots_wait: self.robots_wait[key].append(t); return None
-        self.robots_wait[key] = [t]
-        self._go(_Transfer(origin + f.path, origin=(f, origin), max_bytes=f.max_bytes, deadline=30))
-        return None
-
-    def _robots_done(self, t:_Transfer, data:bytes|None, error:DownloadError|None):
-        "Keep the rules in the shared cache of that file (`RobotsCache`...), then the transfers that waited go on"
-        f, origin = t.origin
-        f.keep(origin, data, error)
-        for w in self.robots_wait.pop((f.path, origin), []): self._go(w)
-
-    def _close(self):
-        for c in list(self.busy): self.multi.remove_handle(c)
-        for c in [*self.busy, *self.idle]: c.close()
-        self.multi.close()

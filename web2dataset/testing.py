@@ -6,9 +6,9 @@ Docs: https://web2dataset.github.io/web2dataset/testing.html.md"""
 
 # %% auto #0
 __all__ = ['SHAPES', 'MIMES', 'EXTS', 'PHOTOS', 'LICENSE_URLS', 'GEN_FORMATS', 'DEFAULT_ROBOTS', 'ADMIN', 'FAULTS', 'SVG',
-           'FAULT_ENDS', 'FAULT_TRANSIENT', 'draw_image', 'jpeg_comment', 'encode_image', 'fit_bytes', 'make_image',
-           'image_record', 'corpus', 'latency_fn', 'Request', 'as_response', 'LocalWeb', 'bomb_png', 'corrupt_jpeg',
-           'xmp_packet', 'with_xmp']
+           'TDMREP', 'FAULT_ENDS', 'FAULT_TRANSIENT', 'draw_image', 'jpeg_comment', 'encode_image', 'fit_bytes',
+           'make_image', 'image_record', 'corpus', 'latency_fn', 'Request', 'as_response', 'LocalWeb', 'bomb_png',
+           'corrupt_jpeg', 'xmp_packet', 'with_xmp']
 
 # %% ../nbs/06_testing.ipynb #36637558
 import io, re, sys, json, math, time, uuid, zlib, socket, struct, random, hashlib, threading
@@ -739,21 +739,21 @@ def _site_file(self:LocalWeb, path:str, ctype:str, body=None):
     text = body if isinstance(body, str) else json.dumps(body)
     self.route(path, lambda req: (200, {'Content-Type': ctype}, text))
 
-# %% ../nbs/06_testing.ipynb #eb2d84db
-@patch(as_prop=True)
-def tdmrep(self:LocalWeb):
-    "The rules of /.well-known/tdmrep.json (a list, or the text), None: 404"
-    return self.__dict__.get('_site_files', {}).get('/.well-known/tdmrep.json')
+@patch
+def _served(self:LocalWeb, path:str):
+    "What `_site_file` serves at `path`, None: nothing (404)"
+    return self.__dict__.get('_site_files', {}).get(path)
 
+# %% ../nbs/06_testing.ipynb #eb2d84db
+TDMREP = '/.well-known/tdmrep.json'
+@patch(as_prop=True)
+def tdmrep(self:LocalWeb): "The rules of tdmrep.json (a list, or the text), None: 404"; return self._served(TDMREP)
 @patch(set_prop=True)
-def tdmrep(self:LocalWeb, body): self._site_file('/.well-known/tdmrep.json', 'application/json', body)
+def tdmrep(self:LocalWeb, body): self._site_file(TDMREP, 'application/json', body)
 
 # %% ../nbs/06_testing.ipynb #c9ecbb7b
 @patch(as_prop=True)
-def ai_txt(self:LocalWeb):
-    "The text of /ai.txt, None: 404"
-    return self.__dict__.get('_site_files', {}).get('/ai.txt')
-
+def ai_txt(self:LocalWeb): "The text of /ai.txt, None: 404"; return self._served('/ai.txt')
 @patch(set_prop=True)
 def ai_txt(self:LocalWeb, body): self._site_file('/ai.txt', 'text/plain', body)
 

@@ -747,6 +747,8 @@ def got(self:HostLimiter, n:int):
     for _, s in reversed(self._held.__dict__.get('stack', [])):
         if s is not None: s.bytes += n; return
 
+
+# %% ../nbs/00_core.ipynb #37905741
 @patch
 def acquire(self:HostLimiter, host:str)->float:
     "Wait until a request to `host` may start (a slot, unless this thread holds one, then a start time); that time"

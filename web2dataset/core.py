@@ -26,9 +26,9 @@ __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', '
            'TAKEDOWNS', 'TAKEDOWN_KINDS', 'KEEP', 'cleaners', 'Web2DatasetError', 'SearchError', 'SearchBlocked',
            'DownloadError', 'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url',
            'now_iso', 'url_uuid', 'Document', 'atomic_write', 'Dataset', 'DamagedRecordError', 'record_problem',
-           'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'parse_retry_after', 'pin_approved',
-           'PinnedAdapter', 'Session', 'make_session', 'SpeedFloor', 'read_body', 'fetch_bytes', 'Registry', 'progress',
-           'require', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record',
+           'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'SpeedFloor', 'parse_retry_after',
+           'pin_approved', 'PinnedAdapter', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry',
+           'progress', 'require', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record',
            'apply_takedowns', 'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners',
            'uncleaned', 'reject', 'clean_one', 'finish_cleaners']
 
@@ -660,13 +660,29 @@ def reserve(self:HostLimiter, host:str)->float:
         h.starts.append(start)
     return start
 
+# %% ../nbs/00_core.ipynb #d517536b
+class SpeedFloor:
+    "Tells when a transfer has brought under `speed` bytes/s over a stretch of `window` seconds or more"
+    def __init__(self, speed:float=1024, window:float=10):
+        self.speed, self.window, self.at, self.n, self.base = speed, window, time.monotonic(), 0, 0
+    def slow(self, n:int)->bool:
+        "Count `n` more bytes received now; True when the stretch that ends now is too slow"
+        self.n += n; now = time.monotonic()
+        if now - self.at < self.window: return False
+        if self.n - self.base < self.speed * (now - self.at): return True
+        self.at, self.base = now, self.n   # fast enough: the next stretch starts here
+        return False
+    def __str__(self): return f"under {self.speed:g} bytes/s for {self.window:g} s"
+
 # %% ../nbs/00_core.ipynb #2c8ec77f
 class _Slot:
-    "One request holding a slot of `host`: the bytes it received, and since when it is watched for a stall"
-    __slots__ = ('host', 'bytes', 'mark', 'marked', 'stalled')
-    def __init__(self, host:str):
-        self.host, self.bytes, self.stalled = host, 0, False
-        self.mark, self.marked = time.monotonic(), 0   # the stretch watched for a stall: since when, bytes then
+    "One request holding a slot of `host`: its `SpeedFloor` counts the bytes it received and tells when it stalls"
+    __slots__ = ('host', 'floor', 'stalled')
+    def __init__(self, host:str, floor:SpeedFloor): self.host, self.floor, self.stalled = host, floor, False
+    @property
+    def bytes(self)->int: return self.floor.n
+    @bytes.setter
+    def bytes(self, n:int): self.floor.n = n
     def __repr__(self): return f"_Slot({self.host!r}, bytes={self.bytes}, stalled={self.stalled})"
 
 # %% ../nbs/00_core.ipynb #da98095a
@@ -674,13 +690,9 @@ class _Slot:
 def _unstall(self:HostLimiter, h:_HostState):
     "Set aside the slots of `h` that got under `stall_speed` bytes/s for `stall` seconds (the lock is held)"
     if self.stall is None: return
-    now = time.monotonic()
     for s in h.slots:
         if h.stalled >= self.max_stalled: return
-        if s.stalled or (dt := now - s.mark) < self.stall: continue
-        if s.bytes - s.marked < self.stall_speed * dt:
-            s.stalled, h.inflight, h.stalled = True, h.inflight - 1, h.stalled + 1
-        else: s.mark, s.marked = now, s.bytes   # it moves: watch the next stretch
+        if not s.stalled and s.floor.slow(0): s.stalled, h.inflight, h.stalled = True, h.inflight - 1, h.stalled + 1
 
 @patch
 def _full(self:HostLimiter, h:_HostState)->bool:
@@ -700,14 +712,14 @@ def _admit(self:HostLimiter, host:str, block:bool, slot:_Slot|None=None)->bool:
             if not block: return False
             h.cond.wait(0.5)
         h.inflight += 1
-        if slot is not None: slot.mark = time.monotonic(); h.slots.add(slot)   # watched from now
+        if slot is not None: slot.floor.at = time.monotonic(); h.slots.add(slot)   # watched from now
     self._waited(time.monotonic() - t0)
     return True
 
 @patch
 def take(self:HostLimiter, host:str, block:bool=True)->_Slot|None:
     "A slot of `host` whose request may stall (see `got`), waiting for one when `block`; None if full and not `block`"
-    s = _Slot(host)
+    s = _Slot(host, SpeedFloor(self.stall_speed, ifnone(self.stall, math.inf)))
     return s if self._admit(host, block, s) else None
 
 @patch
@@ -959,20 +971,6 @@ def _as_requests_error(e):
     if isinstance(e, u3.DecodeError): return requests.exceptions.ContentDecodingError(e)
     return requests.ConnectionError(e)
 
-
-# %% ../nbs/00_core.ipynb #d517536b
-class SpeedFloor:
-    "Tells when a transfer has brought under `speed` bytes/s over a stretch of `window` seconds or more"
-    def __init__(self, speed:float=1024, window:float=10):
-        self.speed, self.window, self.at, self.n, self.base = speed, window, time.monotonic(), 0, 0
-    def slow(self, n:int)->bool:
-        "Count `n` more bytes received now; True when the stretch that ends now is too slow"
-        self.n += n; now = time.monotonic()
-        if now - self.at < self.window: return False
-        if self.n - self.base < self.speed * (now - self.at): return True
-        self.at, self.base = now, self.n   # fast enough: the next stretch starts here
-        return False
-    def __str__(self): return f"under {self.speed:g} bytes/s for {self.window:g} s"
 
 # %% ../nbs/00_core.ipynb #595738b9
 def read_body(r:requests.Response, url:str,

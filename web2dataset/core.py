@@ -26,11 +26,11 @@ __all__ = ['logger', 'SCHEMA_VERSION', 'STATUSES', 'TMP_SUFFIX', 'EXTENSIONS', '
            'TAKEDOWNS', 'TAKEDOWN_KINDS', 'KEEP', 'cleaners', 'Web2DatasetError', 'SearchError', 'SearchBlocked',
            'DownloadError', 'UnsafeURLError', 'DatasetError', 'normalize_license', 'license_url', 'normalize_url',
            'now_iso', 'url_uuid', 'Document', 'atomic_write', 'Dataset', 'DamagedRecordError', 'record_problem',
-           'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'SpeedFloor', 'parse_retry_after',
-           'pin_approved', 'PinnedAdapter', 'Session', 'make_session', 'read_body', 'fetch_bytes', 'Registry',
-           'progress', 'require', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns', 'takedown_record',
-           'apply_takedowns', 'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners', 'split_cleaners',
-           'uncleaned', 'reject', 'clean_one', 'finish_cleaners']
+           'DamagedStatsError', 'image_name', 'private_allowed', 'check_url', 'HostLimiter', 'SpeedFloor',
+           'parse_retry_after', 'pin_approved', 'PinnedAdapter', 'Session', 'make_session', 'read_body', 'fetch_bytes',
+           'Registry', 'progress', 'require', 'Takedowns', 'load_takedowns', 'is_taken_down', 'record_takedowns',
+           'takedown_record', 'apply_takedowns', 'Verdict', 'Cleaner', 'MetadataCleaner', 'ImageCleaner', 'as_cleaners',
+           'split_cleaners', 'uncleaned', 'reject', 'clean_one', 'finish_cleaners']
 
 # %% ../nbs/00_core.ipynb #9ee0a034
 logger = logging.getLogger("web2dataset")
@@ -483,10 +483,21 @@ def log(self:Dataset)->Iterator[dict]:
         except json.JSONDecodeError: logger.warning("skipping a damaged line in %s/cleaning_log.jsonl", self.path)
 
 # %% ../nbs/00_core.ipynb #c9a8edd6
+class DamagedStatsError(DatasetError):
+    "A `stats.json` that cannot be read; `why` says what is wrong with it"
+    def __init__(self, msg:str, why:str): super().__init__(msg); self.why = why
+
 @patch(as_prop=True)
 def stats(self:Dataset)->dict:
-    "The statistics in `stats.json` (empty when there are none)"
-    return json.loads(self.fs.read('stats.json')) if self.fs.exists('stats.json') else {}
+    "The statistics in `stats.json` (empty when there are none); a `DatasetError` saying how to mend a damaged one"
+    if not self.fs.exists('stats.json'): return {}
+    try: st = json.loads(self.fs.read('stats.json'))
+    except (ValueError, UnicodeDecodeError) as e: why = f"not JSON, perhaps cut short by a crash ({e})"
+    else:
+        if isinstance(st, dict): return st
+        why = f"it holds a JSON {type(st).__name__}, not an object"
+    raise DamagedStatsError(f"{self.path}/stats.json is damaged: {why}. `web2dataset doctor {self.path} --fix` moves "
+                            "it to quarantine/ (the next runs write their statistics again)", why)
 
 @patch(set_prop=True)
 def stats(self:Dataset, stats:dict): self.fs.write('stats.json', json.dumps(stats, indent=1, ensure_ascii=False))

@@ -19,7 +19,7 @@ __all__ = ['FINDINGS', 'QUARANTINE', 'Finding', 'temp_files', 'export_files', 's
 
 # %% ../nbs/04a_doctor.ipynb #1919876b
 FINDINGS = ('damaged-record', 'orphan-image', 'missing-file', 'sha256-mismatch', 'temp-file', 'takedown-pending',
-            'stale-export')
+            'stale-export', 'damaged-stats')
 QUARANTINE = 'quarantine'
 
 class Finding(NamedTuple):
@@ -103,7 +103,9 @@ def check(self:Dataset,
         except DamagedRecordError as e:
             damaged.add(u)
             out.append(Finding('damaged-record', f'metadata/{u}.json', str(e).split(f' in {self.path} ', 1)[-1], u))
-    out += _image_findings(self, docs, damaged, hashes, quiet) + _takedown_findings(self, docs) + stale_exports(self)
+    out += _image_findings(self, docs, damaged, hashes, quiet) + _takedown_findings(self, docs)
+    try: out += stale_exports(self)   # reads the exports recorded in stats.json
+    except DamagedStatsError as e: out.append(Finding('damaged-stats', 'stats.json', e.why))
     return out
 
 # %% ../nbs/04a_doctor.ipynb #8e3dce53
@@ -146,7 +148,7 @@ def repair(self:Dataset,
     "Mend the `findings`: quarantine the untrusted, set records to be downloaded again, apply takedowns, redo exports"
     fs, done = self.check(quiet=quiet) if findings is None else list(findings), []
     for f in fs:
-        if f.kind in ('temp-file', 'orphan-image') and self.fs.exists(f.file):
+        if f.kind in ('temp-file', 'orphan-image', 'damaged-stats') and self.fs.exists(f.file):
             done.append(f'moved {f.file} to {quarantine(self, f.file)}')
         elif f.kind == 'damaged-record':
             raw = self.fs.read(f.file)

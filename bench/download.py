@@ -111,7 +111,7 @@ class Hosts:
 
 def many_hosts(a, i2d, tmp):
     "The `--hosts` run: Quick start path, CLI path and img2dataset, interleaved; images/s and ratios"
-    env = {**os.environ, 'WEB2DATASET_ALLOW_PRIVATE': '1'}
+    env = user_env(WEB2DATASET_ALLOW_PRIVATE='1')
     tools = ['w2d-quickstart', 'w2d-cli'] + (['img2dataset'] if i2d else [])
     print(f"{os.cpu_count()} CPUs; {a.n} images of ~{a.image_bytes // 1000} KB over {a.hosts} hosts, "
           f"{a.latency * 1000:.0f} ms latency; web2dataset with its defaults; img2dataset: {i2d or 'not installed'}")
@@ -122,7 +122,7 @@ def many_hosts(a, i2d, tmp):
         if a.settle: print(f"waiting {a.settle:.0f} s for the file system to settle"); time.sleep(a.settle)
         cmd_for = lambda tool, out: (i2d_cmd(i2d, urls, out) if tool == 'img2dataset' else
                                      quickstart_cmd(urls, out) if tool == 'w2d-quickstart' else cli_cmd(urls, out))
-        res = interleaved(tools, cmd_for, tmp, a.repeat, env=env)
+        res = interleaved(tools, cmd_for, tmp, a.repeat, env=env, server=web.proc.pid)
         report(res)
 
 FAULTS_RUN = r'''
@@ -153,20 +153,30 @@ def fault_corpus(a, clients, tmp):
             statuses = Counter(s for s, _ in ends.values())
             print(f"  {c:8s} {wall:6.1f} s; {dict(statuses)}; wrong end states: {dict(wrong) or 'none'}")
 
-def interleaved(tools, cmd_for, tmp, repeat, env=None):
-    "Run each tool `repeat` times, interleaved, each into a new folder; images/s of every run, by tool"
+def proc_cpu(pid):
+    "CPU seconds process `pid` has used so far (Linux `/proc`; None elsewhere)"
+    try: f = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    except OSError: return None
+    return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+
+def interleaved(tools, cmd_for, tmp, repeat, env=None, server=None):
+    """Run each tool `repeat` times, interleaved, each into a new folder; images/s of every run, by tool. `server`: the
+    pid of the local web's process, whose CPU time per run is printed too (it shares the machine's cores)"""
     res = {}
     for i in range(repeat):
         for tool in tools:
             out = tmp/f'{tool}-{i}'
             os.sync()   # the last run's files reach the disk now, not during this run
+            s0 = server and proc_cpu(server)
             wall, cpu, sys_cpu, rc, log = run(cmd_for(tool, out), env=env)
+            s1 = server and proc_cpu(server)
             n = count_images(out if tool == 'img2dataset' else out/'images')
             if rc: print(f"{tool} exited {rc}:\n{log[-2000:]}")
             res.setdefault(tool, []).append(n / wall)
             print(f"  {tool:17s} run {i + 1}: {n} images in {wall:.2f} s = {n / wall:.0f} images/s; "
                   f"client CPU {cpu:.2f} s = {1000 * cpu / max(n, 1):.2f} ms/image "
-                  f"({1000 * sys_cpu / max(n, 1):.2f} in the kernel)")
+                  f"({1000 * sys_cpu / max(n, 1):.2f} in the kernel)"
+                  + (f"; server CPU {s1 - s0:.2f} s" if s0 is not None and s1 is not None else ""))
             # outputs are kept until the end: deleting 4000 files slows the next run's file creations (see above)
     return res
 
@@ -208,10 +218,16 @@ def _cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime, r.ru_stime
 
+def user_env(**more):
+    """This environment as a user's would be, plus `more`: without `PYTHONDONTWRITEBYTECODE` (set on the development
+    machine), which would make every web2dataset run compile its modules again (about 0.15 s) while img2dataset,
+    installed by pip, starts from its compiled bytecode, as a user's web2dataset install does"""
+    return {k: v for k, v in {**os.environ, **more}.items() if k != 'PYTHONDONTWRITEBYTECODE'}
+
 def run(cmd, env=None):
     "Wall time, CPU time and its system part (its processes, waited for), exit code and output of `cmd`"
     t, (c, k) = time.perf_counter(), _cpu()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env or user_env())
     c2, k2 = _cpu()
     return time.perf_counter() - t, c2 - c, k2 - k, p.returncode, p.stdout + p.stderr
 

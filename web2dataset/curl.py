@@ -7,6 +7,7 @@ Docs: https://web2dataset.github.io/web2dataset/curl.html.md"""
 # %% ../nbs/03a_curl.ipynb #a0c0e004
 from __future__ import annotations
 import functools, heapq, ipaddress, itertools, math, time
+import queue, threading
 from collections import Counter, defaultdict, deque
 from types import SimpleNamespace
 from typing import Iterable
@@ -16,7 +17,7 @@ from .core import *
 from .core import _resolve
 from .consent import *
 from .downloader import *
-from .downloader import _env_ca_bundle, _key, _tally
+from .downloader import _cores, _env_ca_bundle, _key, _tally
 
 # %% auto #0
 __all__ = []
@@ -97,6 +98,8 @@ class _CurlClient:
         self.timers, self.seq = [], itertools.count()   # heap of (when, n, action, transfer): rate slots, retry delays
         self.robots_wait, self.ready = {}, deque()      # transfers awaiting a consent file / a free handle
         self.tally = Counter()
+        self.finishers, self.to_settle = [], queue.SimpleQueue()   # threads that settle documents, and their queue
+        self.unsettled, self.settled = 0, deque()   # documents handed to them / (ok, result) not reported yet
 
     def _handle(self):
         pc, dl = self.pc, self.dl
@@ -131,9 +134,10 @@ class _CurlClient:
                 self._fire_timers()
                 self._drain()
                 self._perform()
+                self._collect()
                 if not more and not self.active: return self.tally
                 if self.active >= cap or not more:
-                    if not (self.busy or self.timers or self.ready or self.host_queue):
+                    if not (self.busy or self.timers or self.ready or self.host_queue or self.unsettled):
                         raise RuntimeError("curl client: documents are waiting on nothing (a bug); "
                                            "the run stops, nothing is lost")
                     self._wait()
@@ -209,6 +213,7 @@ class _CurlClient:
         wait = 0.05 if self.host_queue else 1.0   # slots may free up elsewhere (another client, a raised limit)
         if self.timers: wait = min(wait, max(0.0, self.timers[0][0] - time.monotonic()))
         if (ct := self.multi.timeout()) >= 0: wait = min(wait, ct / 1000)
+        if self.unsettled: wait = min(wait, 0.005)   # documents being settled: report them soon
         if self.busy: self.multi.select(wait)
         elif wait > 0: time.sleep(wait)
 
@@ -270,13 +275,35 @@ class _CurlClient:
 
     def _end(self, t:_Transfer, status:int|None=None, data:bytes|None=None, headers=None, final_url:str|None=None,
              error:DownloadError|None=None):
-        "`t` is over: settle its document (record, log, cleaners), or keep the robots.txt it fetched"
+        "`t` is over: a finisher thread settles its document (`_settle_one`); or keep the robots.txt it fetched"
         if t.doc is None: return self._robots_done(t, data, error)
-        doc, kept = self.dl._safely(t.doc, self.dl._finish, data, status, headers, final_url, error)
-        self.active -= 1
-        try: res = self.dl._settle(doc, kept, t.stray)
+        if not self.finishers:
+            self.finishers = [threading.Thread(target=self._finisher, name=f'web2dataset-finish-{k}', daemon=True)
+                              for k in range(_cores())]
+            for f in self.finishers: f.start()
+        self.unsettled += 1
+        self.to_settle.put((t, data, status, headers, final_url, error))
+
+    def _finisher(self):
+        "A finisher thread: settle the queued documents until it is told to stop (None)"
+        while (job := self.to_settle.get()) is not None:
+            try: self.settled.append((True, self._settle_one(*job)))
+            except BaseException as e: self.settled.append((False, e))
+
+    def _settle_one(self, t:_Transfer, *args)->tuple:
+        """Check, write, record and clean `t`'s document (`_finish`, `_settle`), on a finisher thread: Pillow's decode,
+        hashing and file writes let go of the GIL, so this loop keeps the transfers going meanwhile"""
+        doc, kept = self.dl._safely(t.doc, self.dl._finish, *args)
+        try: return self.dl._settle(doc, kept, t.stray)
         finally: self.dl._release(doc.uuid)
-        self._report(res)
+
+    def _collect(self):
+        "Report the documents the finisher threads have settled (an error they raised stops the run here)"
+        while self.settled:
+            ok, res = self.settled.popleft()
+            self.unsettled -= 1; self.active -= 1
+            if not ok: raise res
+            self._report(res)
 
     def _robots_rules(self, t:_Transfer, f:SiteFile):
         "The rules of consent file `f` for `t`'s origin, the error reading it ended with, or None while it is fetched"
@@ -295,6 +322,8 @@ class _CurlClient:
         for w in self.robots_wait.pop((f.path, origin), []): self._go(w)
 
     def _close(self):
+        for _ in self.finishers: self.to_settle.put(None)   # after the queued documents: those are settled first
+        for f in self.finishers: f.join()
         for c in list(self.busy): self.multi.remove_handle(c)
         for c in [*self.busy, *self.idle]: c.close()
         self.multi.close()

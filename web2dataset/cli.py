@@ -148,9 +148,10 @@ def check_options(valid:float=0.0, test:float=0.0, # the split of the exports
                   shard_size:int=1, threads:int|None=1, processes:int|None=1, max_per_host:int=1, # at least 1
                   rate_per_host:float|None=None, max_side:int|None=None, client:str='auto'):
     "Refuse option values no stage would accept, before any work starts (a `UsageError` naming the option)"
-    from web2dataset.export import split_docs
-    try: split_docs([], valid, test)
-    except ValueError as e: raise UsageError(str(e)) from None
+    if valid or test:   # only then: the export module (and numpy) is slow to import
+        from web2dataset.export import split_docs
+        try: split_docs([], valid, test)
+        except ValueError as e: raise UsageError(str(e)) from None
     for n, v in (('shard-size', shard_size), ('threads', 1 if threads is None else threads),   # None: auto
                  ('processes', 1 if processes is None else processes),
                  ('max-per-host', max_per_host), ('max-side', 1 if max_side is None else max_side)):

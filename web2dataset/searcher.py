@@ -765,8 +765,9 @@ def url_problem(url)->str|None:
     try:
         p = urlsplit(u if not u.startswith('//') else 'https:' + u)
         p.port
-        if not p.hostname or p.hostname.startswith('.') or '..' in p.hostname: return 'bad-url'
-        if not p.hostname.isascii(): p.hostname.encode('idna')
+        host = p.hostname
+        if not host or host.startswith('.') or '..' in host: return 'bad-url'
+        if not host.isascii(): host.encode('idna')
     except (ValueError, UnicodeError): return 'bad-url'
     return None
 

@@ -22,8 +22,8 @@ from .consent import *
 
 # %% auto #0
 __all__ = ['http_clients', 'REJECT_REASONS', 'RASTER_FORMATS', 'HASH_TYPES', 'RESIZE_MODES', 'SMALL_JOB', 'PER_PROCESS',
-           'BasicDownloader', 'sniff_format', 'check_image', 'ConsentSession', 'parse_verify_hash', 'check_hash',
-           'resize_plan', 'apply_resize', 'check_resize_args', 'check_shape', 'auto_workers']
+           'BasicDownloader', 'sniff_format', 'jpeg_problem', 'check_image', 'ConsentSession', 'parse_verify_hash',
+           'check_hash', 'resize_plan', 'apply_resize', 'check_resize_args', 'check_shape', 'auto_workers']
 
 # %% ../nbs/03_downloader.ipynb #1d5f475f
 def _has_pycurl()->bool:
@@ -230,6 +230,37 @@ def _not_image_reason(data:bytes)->str:
     head = bytes(data[:4096]).lstrip().lower()
     return 'svg' if head.startswith((b'<svg', b'<?xml', b'<!doctype svg')) and b'<svg' in head else 'not-an-image'
 
+# %% ../nbs/03_downloader.ipynb #de1b5939
+_SCAN_END = re.compile(rb'\xff(?=[^\x00\xd0-\xd7\xff])')   # in a scan: 0xFF then a marker (not 00, RSTn or a fill byte)
+_SOF = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))   # frame headers
+
+def jpeg_problem(data:bytes)->str|None:
+    """What is broken in the JPEG `data`, None when nothing: its segments in order, each scan's data up to a valid
+    marker, and an end-of-image marker after a scan (bytes after it are ignored, as decoders do)"""
+    if not data.startswith(b'\xff\xd8'): return "no start-of-image marker"
+    n, i, frame, scans = len(data), 2, False, 0
+    while True:
+        if i + 2 > n: return f"cut short: ends at byte {n}, before the end-of-image marker"
+        if data[i] != 0xFF: return f"no marker at byte {i}"
+        m = data[i + 1]
+        if m == 0xFF: i += 1; continue                                      # a fill byte
+        if m == 0xD9: return None if scans else "end-of-image marker before any scan"
+        if m == 0x01 or 0xD0 <= m <= 0xD7: i += 2; continue                 # markers without a segment
+        if m < 0xC0 or m == 0xD8: return f"invalid marker 0xFF{m:02X} at byte {i}"
+        size = int.from_bytes(data[i + 2:i + 4], 'big')
+        if i + 4 > n or size < 2 or i + 2 + size > n:
+            return f"cut short: segment 0xFF{m:02X} at byte {i} runs past the end"
+        if m in _SOF:
+            if frame: return f"a second frame header at byte {i}"
+            frame = True
+        i += 2 + size
+        if m == 0xDA:                                                       # a scan: its data runs to the next marker
+            if not frame: return f"a scan before any frame header, at byte {i}"
+            scans += 1
+            end = _SCAN_END.search(data, i)
+            if end is None: return "cut short: the scan data runs to the end, no end-of-image marker"
+            i = end.start()
+
 # %% ../nbs/03_downloader.ipynb #298b87e2
 _PLUGINS = dict(WEBP='WebP')   # Pillow's plugin module of a format, where it is not the format's name capitalized
 
@@ -255,18 +286,18 @@ def check_image(data:bytes,
     if fmt is None: raise DownloadError(_not_image_reason(data), f"{len(data)} bytes starting {bytes(data[:12])!r}")
     if fmt not in formats: raise DownloadError('unsupported-format', fmt)
     from PIL import Image
-    formats = _decoders(tuple(formats))
+    openable = _decoders(tuple(formats))
+    if fmt not in openable: raise DownloadError('unsupported-format', f"{fmt}: this Pillow cannot read it")
     try:
-        with Image.open(io.BytesIO(data), formats=formats) as im:
-            (w, h), fmt = im.size, im.format
+        with Image.open(io.BytesIO(data), formats=openable) as im:
+            (w, h), fmt = im.size, im.format   # MPO: a phone's multi-picture JPEG, which Pillow opens as a JPEG
             if w * h > max_pixels: raise DownloadError('too-many-pixels', f"{w}x{h} > {max_pixels:,} pixels")
             if min(w, h) < min_side: raise DownloadError('too-small', f"{w}x{h}, shorter side < {min_side}")
-            if fmt == 'JPEG':   # verify() checks nothing in a JPEG: decoding every block (at 1/8 scale) is the check
-                im.draft(None, (max(1, w // 8), max(1, h // 8)))
-                im.load()
-                return fmt, w, h
-            im.verify()
-        with Image.open(io.BytesIO(data), formats=formats) as im: im.load()
+            jpeg = fmt in ('JPEG', 'MPO')
+            if jpeg and (why := jpeg_problem(data)): raise DownloadError('corrupt', why)
+            if not jpeg: im.verify()
+        if not jpeg:
+            with Image.open(io.BytesIO(data), formats=openable) as im: im.load()
     except DownloadError: raise
     except Image.DecompressionBombError as e: raise DownloadError('too-many-pixels', str(e)) from None
     except Exception as e: raise DownloadError('corrupt', f"{type(e).__name__}: {e}") from None

@@ -154,9 +154,14 @@ class _CurlClient:
         except UnsafeURLError as e: return self._end(t, error=DownloadError('unsafe-url', str(e)))
         except DownloadError as e: return self._end(t, error=e)
         u = urlsplit(t.url)
-        for f in (self.consent if t.doc is not None and u.path not in CONSENT_PATHS else ()):
+        files = self.consent if t.doc is not None and u.path not in CONSENT_PATHS else ()
+        for k, f in enumerate(files):
             rules = self._robots_rules(t, f)
-            if rules is None: return                    # waiting for the host's robots.txt (or tdmrep.json, ai.txt)
+            if rules is None:                           # waiting for the host's robots.txt (or tdmrep.json, ai.txt)
+                if k or not isinstance(f, RobotsCache):  # robots.txt allows: the host's other files are asked at once
+                    for g in files[k + 1:]:
+                        if g.known(o := g.origin(t.url)) is None: self._site_file(g, o)
+                return
             if isinstance(rules, Exception): return self._end(t, error=rules)
             if why := rules.reason(t.url): return self._end(t, error=DownloadError(why, t.url))
         t.host = u.hostname or ''
@@ -309,11 +314,17 @@ class _CurlClient:
         "The rules of consent file `f` for `t`'s origin, the error reading it ended with, or None while it is fetched"
         origin = f.origin(t.url)
         if (r := f.known(origin)) is not None: return r
-        key = (f.path, origin)
-        if key in self.robots_wait: self.robots_wait[key].append(t); return None
-        self.robots_wait[key] = [t]
-        self._go(_Transfer(origin + f.path, origin=(f, origin), max_bytes=f.max_bytes, deadline=30))
+        self._site_file(f, origin, t)
         return None
+
+    def _site_file(self, f:SiteFile, origin:str, t:_Transfer|None=None):
+        "Fetch consent file `f` of `origin` unless it is being fetched already; `t` (if given) waits for it"
+        key = (f.path, origin)
+        if key in self.robots_wait:
+            if t is not None: self.robots_wait[key].append(t)
+            return
+        self.robots_wait[key] = [t] if t is not None else []
+        self._go(_Transfer(origin + f.path, origin=(f, origin), max_bytes=f.max_bytes, deadline=30))
 
     def _robots_done(self, t:_Transfer, data:bytes|None, error:DownloadError|None):
         "Keep the rules in the shared cache of that file (`RobotsCache`...), then the transfers that waited go on"

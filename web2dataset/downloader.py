@@ -661,8 +661,8 @@ import copy
 from fastcore.basics import patch
 
 # %% ../nbs/03_downloader.ipynb #da7f2148
-SMALL_JOB = 10_000   # fewer documents than this: one process
-PER_PROCESS = 5_000  # at least this many documents per worker process
+SMALL_JOB = 2_000    # fewer documents than this: one process
+PER_PROCESS = 1_000  # at least this many documents per worker process
 
 def _cores()->int:
     "The cores this process may run on"

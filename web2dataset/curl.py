@@ -116,7 +116,7 @@ class _CurlClient:
 
     def run(self, items:Iterable[str|Document])->Counter:
         "Download `items` (uuids of the folder, new Documents); the tally of outcomes"
-        it, more, cap = iter(items), True, 4 * self.dl.inflight
+        it, more, cap, done = iter(items), True, 4 * self.dl.inflight, False
         try:
             while True:
                 while more and self.active < cap:      # a bounded window of documents: memory stays flat
@@ -135,13 +135,13 @@ class _CurlClient:
                 self._drain()
                 self._perform()
                 self._collect()
-                if not more and not self.active: return self.tally
+                if not more and not self.active: done = True; return self.tally
                 if self.active >= cap or not more:
                     if not (self.busy or self.timers or self.ready or self.host_queue or self.unsettled):
                         raise RuntimeError("curl client: documents are waiting on nothing (a bug); "
                                            "the run stops, nothing is lost")
                     self._wait()
-        finally: self._close()
+        finally: self._close(abandon=not done)
 
     def _report(self, res):
         _tally(self.tally, res)
@@ -332,7 +332,12 @@ class _CurlClient:
         f.keep(origin, data, error)
         for w in self.robots_wait.pop((f.path, origin), []): self._go(w)
 
-    def _close(self):
+    def _close(self, abandon:bool=False):
+        "Stop the finisher threads and free the handles; `abandon` (an error, Ctrl-C): queued documents are not settled"
+        while abandon:   # left as they were (`found`, or not recorded yet): the next run takes them up
+            try: job = self.to_settle.get_nowait()
+            except queue.Empty: break
+            self.dl._release(job[0].doc.uuid)
         for _ in self.finishers: self.to_settle.put(None)   # after the queued documents: those are settled first
         for f in self.finishers: f.join()
         for c in list(self.busy): self.multi.remove_handle(c)

@@ -236,7 +236,7 @@ def peak_rss_mb(cmd):
     probe = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:]); "
              "print('PEAK', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); sys.exit(p.returncode)")
     t = time.perf_counter()
-    p = subprocess.run([sys.executable, '-c', probe, *cmd], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, '-c', probe, *cmd], capture_output=True, text=True, env=user_env())
     wall = time.perf_counter() - t
     peak = next((float(l.split()[1]) for l in p.stdout.splitlines() if l.startswith('PEAK')), None)
     return wall, p.returncode, peak, p.stdout + p.stderr
